@@ -1,0 +1,139 @@
+/*
+ * mpimr: MapReduce for MPI clusters.  The one public header.
+ *
+ * A job is a const struct of callbacks (see struct mr_job).  The engine cuts the
+ * inputs into records, calls map on every record, combines what map emits into a
+ * per-rank table at once, routes each key to the rank that owns it, merges the
+ * values there with the same combine, optionally sorts the result globally and
+ * writes one HDF5 file.  A program that defines jobs hands them to mr_main(), which
+ * gives it the whole mpimr command line; mr_run() runs one job from C directly.
+ *
+ * Conventions: functions return MR_OK (0) or a negative MR_ERR_* code, which
+ * mr_strerror() names.  "Collective" means every rank of the communicator must
+ * call it with the same arguments; "local" means any rank may call it alone.
+ */
+#ifndef MPIMR_H
+#define MPIMR_H
+
+#include <mpi.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MR_VERSION "0.1.0"
+#define MR_FORMAT 1 /* the output file's format number, attribute "format" */
+
+enum mr_status {
+	MR_OK = 0,
+	MR_ERR_NOMEM = -1,   /* an allocation failed */
+	MR_ERR_IO = -2,      /* reading an input or writing the output failed */
+	MR_ERR_MPI = -3,     /* an MPI call failed */
+	MR_ERR_HDF5 = -4,    /* an HDF5 call failed */
+	MR_ERR_USAGE = -5,   /* bad options or arguments */
+	MR_ERR_INPUT = -6,   /* an input is missing, unreadable or not a file */
+	MR_ERR_OUTPUT = -7,  /* the output path cannot be used */
+	MR_ERR_JOB = -8,     /* a job callback returned an error */
+	MR_ERR_LIMIT = -9,   /* a size exceeds what the engine can represent */
+	MR_ERR_REMOTE = -10, /* another rank failed; it printed why */
+};
+
+/* A short lowercase description of an MR_* status.  Local; never NULL. */
+const char *mr_strerror(int status);
+
+/* How the engine cuts input bytes into records before calling map. */
+enum mr_record_rule {
+	/* A record is a line: the bytes up to, not including, '\n'.  A final line
+	 * without '\n' is a record; '\r' is kept. */
+	MR_RECORD_LINE = 0,
+	/* A record is a maximal run of bytes that are none of the six ASCII
+	 * whitespace bytes (space, \t, \n, \v, \f, \r): a word. */
+	MR_RECORD_WORD = 1,
+};
+
+enum mr_value_type {
+	MR_U64 = 0, /* values are uint64_t, written as uint64 */
+	MR_F64 = 1, /* values are double, written as float64 */
+};
+
+typedef union mr_value {
+	uint64_t u;
+	double f;
+} mr_value;
+
+/* Where map sends its pairs; owned by the engine, valid during map only. */
+typedef struct mr_emitter mr_emitter;
+
+typedef struct mr_job {
+	const char *name;    /* as typed on the command line, e.g. "wordcount" */
+	const char *summary; /* one line for `mpimr jobs` */
+	enum mr_record_rule record;
+	enum mr_value_type value_type;
+
+	/* Called once for every record, on the rank that reads it.  rec is
+	 * borrowed until the call returns; it is not NUL-terminated.  Emit pairs
+	 * with mr_emit().  Return MR_OK, or a negative status to fail the run
+	 * (every rank then ends, and this rank's message names the job). */
+	int (*map)(const char *rec, size_t len, mr_emitter *out);
+
+	/* Merges in into *acc, for two values of the same key.  Must be
+	 * associative and commutative: the engine calls it while mapping
+	 * (combining), and on the key's owner rank after the shuffle (reducing),
+	 * in no fixed order.  Return MR_OK or a negative status. */
+	int (*combine)(mr_value *acc, mr_value in);
+} mr_job;
+
+/*
+ * Emits one pair from map.  Local.  key[0..len) is copied; v is combined at
+ * once with the value already held for key on this rank, if any.  Returns MR_OK,
+ * MR_ERR_NOMEM, or what the job's combine returned.
+ */
+int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v);
+
+/* Which global order the output file is written in. */
+enum mr_order {
+	MR_ORDER_COUNT = 0, /* value descending, then key bytes ascending */
+	MR_ORDER_KEY = 1,   /* key bytes ascending (memcmp, shorter first) */
+	MR_ORDER_NONE = 2,  /* as the ranks hold them: fastest, depends on nranks */
+};
+
+enum mr_verbosity { MR_QUIET = 0, MR_NORMAL = 1, MR_VERBOSE = 2 };
+
+/* What mr_run() does.  Zero-initialise, then set inputs, ninputs and output. */
+typedef struct mr_config {
+	const char *const *inputs; /* files and directories, borrowed */
+	size_t ninputs;
+	const char *output;    /* the HDF5 file to write, borrowed */
+	int force;             /* replace an existing output (only on success) */
+	enum mr_order order;
+	uint64_t chunk;        /* bytes per input range; 0: the default */
+	uint64_t shuffle_round;/* bytes a rank sends per exchange round; 0: default */
+	const char *stats_json;/* also write the statistics here, or NULL */
+	enum mr_verbosity verbosity;
+	int progress;          /* show map progress on a terminal */
+	int argc;              /* the command line, recorded in the file */
+	char **argv;
+} mr_config;
+
+/*
+ * Runs job over cfg's inputs and writes cfg->output.  Collective over comm,
+ * which is duplicated (the caller's error handler is left alone).  MPI must be
+ * initialised.  Every rank returns the same status; on failure no file is left
+ * at cfg->output and the reason has been printed once.
+ */
+int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm);
+
+/*
+ * The mpimr command line over the NULL-terminated table jobs: the job
+ * subcommands, `jobs`, `show`, --help and --version.  Initialises and finalises
+ * MPI itself when a job runs.  Returns the process exit status: 0 done, 1 the
+ * job failed, 2 bad usage.
+ */
+int mr_main(int argc, char **argv, const mr_job *const *jobs);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MPIMR_H */

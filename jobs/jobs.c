@@ -1,0 +1,7 @@
+#include "jobs.h"
+
+const mr_job *const mr_builtin_jobs[] = {
+	&mr_job_wordcount,
+	&mr_job_null,
+	NULL,
+};

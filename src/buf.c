@@ -1,0 +1,97 @@
+/*
+ * Allocation wrappers and the growable byte buffer.  The only place that calls
+ * malloc, calloc and realloc.
+ */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+
+static _Noreturn void out_of_memory(size_t n, const char *file, int line)
+{
+	mr_rank_error("out of memory allocating %zu bytes at %s:%d", n, file,
+		      line);
+	int up = 0, down = 0;
+	MPI_Initialized(&up);
+	MPI_Finalized(&down);
+	if (up && !down)
+		MPI_Abort(MPI_COMM_WORLD, 1);
+	abort();
+}
+
+size_t mr_mul_at(size_t n, size_t size, const char *file, int line)
+{
+	size_t r;
+	if (__builtin_mul_overflow(n, size, &r))
+		out_of_memory(SIZE_MAX, file, line);
+	return r;
+}
+
+void *mr_malloc_at(size_t n, const char *file, int line)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		out_of_memory(n, file, line);
+	return p;
+}
+
+void *mr_calloc_at(size_t n, size_t size, const char *file, int line)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		out_of_memory(mr_mul_at(n, size, file, line), file, line);
+	return p;
+}
+
+void *mr_realloc_at(void *p, size_t n, const char *file, int line)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		out_of_memory(n, file, line);
+	return q;
+}
+
+char *mr_strdup_at(const char *s, const char *file, int line)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(mr_malloc_at(n, file, line), s, n);
+}
+
+void mr_buf_reserve(mr_buf *b, size_t extra)
+{
+	size_t need;
+	if (__builtin_add_overflow(b->len, extra, &need))
+		out_of_memory(SIZE_MAX, __FILE__, __LINE__);
+	if (need <= b->cap)
+		return;
+	/* Grow by half again, so appends stay amortised O(1). */
+	size_t cap = b->cap + b->cap / 2;
+	if (cap < b->cap || cap < need)
+		cap = need;
+	if (cap < 64)
+		cap = 64;
+	b->data = mr_realloc(b->data, cap);
+	b->cap = cap;
+}
+
+void mr_buf_add(mr_buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	memcpy(mr_buf_tail(b, n), p, n);
+}
+
+void mr_buf_release(mr_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}
+
+void mr_result_release(mr_result *r)
+{
+	mr_buf_release(&r->keys);
+	free(r->offsets);
+	free(r->values);
+	memset(r, 0, sizeof(*r));
+}

@@ -1,0 +1,260 @@
+/*
+ * The mpimr command line: job subcommands, `jobs`, `show`, --help, --version.
+ * Parses options into an mr_config and calls the library; exits nowhere.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <hdf5.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define EXIT_USAGE 2
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"usage: mpimr JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
+		"       mpirun -np N mpimr JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
+		"       mpimr jobs                      list the built-in jobs\n"
+		"       mpimr show FILE.h5 [--top N]    print a result, key<TAB>value\n"
+		"       mpimr --help | --version\n"
+		"\n"
+		"Run 'mpimr JOB --help' for a job's options.\n");
+}
+
+static void job_usage(FILE *f, const mr_job *job)
+{
+	fprintf(f,
+		"usage: mpimr %s [OPTIONS] INPUT... -o OUTPUT.h5\n"
+		"%s.\n"
+		"INPUT is a file or a directory (read recursively, in byte order of\n"
+		"names). Run under mpirun or srun for more ranks; alone, it is one rank.\n"
+		"\n"
+		"  -o, --output FILE     the HDF5 file to write (required)\n"
+		"      --force           replace FILE if it exists, once the job succeeds\n"
+		"      --order ORDER     count: value descending, then key (default);\n"
+		"                        key: key bytes ascending; none: rank order, fastest\n"
+		"      --chunk SIZE      bytes per input range (default 64M)\n"
+		"      --shuffle-round SIZE  bytes a rank sends per exchange round\n"
+		"                        (default 256M)\n"
+		"      --stats FILE      also write per-phase, per-rank statistics as JSON\n"
+		"      --progress        show map progress on a terminal\n"
+		"  -q, --quiet           print errors only\n"
+		"  -v, --verbose         add min/mean/max over ranks to each phase line\n"
+		"  -h, --help            print this help\n"
+		"\n"
+		"SIZE takes a K, M or G suffix (powers of 1024). Exit status: 0 done,\n"
+		"1 the job failed (the message says why), 2 bad usage.\n",
+		job->name, job->summary);
+}
+
+bool mr_parse_size(const char *s, uint64_t *out)
+{
+	char *end;
+	if (!s || !*s || *s == '-')
+		return false;
+	errno = 0;
+	unsigned long long v = strtoull(s, &end, 10);
+	if (errno || end == s)
+		return false;
+	unsigned shift = 0;
+	switch (*end) {
+	case 'k': case 'K': shift = 10; end++; break;
+	case 'm': case 'M': shift = 20; end++; break;
+	case 'g': case 'G': shift = 30; end++; break;
+	case 't': case 'T': shift = 40; end++; break;
+	}
+	if (*end == 'B' || *end == 'b')
+		end++;
+	if (*end || (shift && v > (UINT64_MAX >> shift)))
+		return false;
+	*out = (uint64_t)v << shift;
+	return true;
+}
+
+static const mr_job *find_job(const mr_job *const *jobs, const char *name)
+{
+	for (size_t i = 0; jobs[i]; i++)
+		if (strcmp(jobs[i]->name, name) == 0)
+			return jobs[i];
+	return NULL;
+}
+
+/* A usage error, printed by rank 0 only. */
+static int bad_usage(const mr_job *job, const char *fmt, ...) MR_PRINTF(2, 3);
+static int bad_usage(const mr_job *job, const char *fmt, ...)
+{
+	if (mr_log_rank() == 0) {
+		va_list ap;
+		va_start(ap, fmt);
+		fputs("mpimr: ", stderr);
+		vfprintf(stderr, fmt, ap);
+		va_end(ap);
+		fprintf(stderr, "\nTry 'mpimr %s --help'.\n", job->name);
+	}
+	return EXIT_USAGE;
+}
+
+enum { OPT_FORCE = 256, OPT_ORDER, OPT_CHUNK, OPT_ROUND, OPT_STATS,
+       OPT_PROGRESS };
+
+/* Fills cfg from argv; returns -1 to run, or an exit status. */
+static int parse_job_args(const mr_job *job, int argc, char **argv,
+			  mr_config *cfg)
+{
+	static const struct option opts[] = {
+		{"output", required_argument, NULL, 'o'},
+		{"force", no_argument, NULL, OPT_FORCE},
+		{"order", required_argument, NULL, OPT_ORDER},
+		{"chunk", required_argument, NULL, OPT_CHUNK},
+		{"shuffle-round", required_argument, NULL, OPT_ROUND},
+		{"stats", required_argument, NULL, OPT_STATS},
+		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"quiet", no_argument, NULL, 'q'},
+		{"verbose", no_argument, NULL, 'v'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	opterr = 0;
+	optind = 1;
+	int o;
+	while ((o = getopt_long(argc, argv, ":o:qvh", opts, NULL)) != -1) {
+		switch (o) {
+		case 'o': cfg->output = optarg; break;
+		case OPT_FORCE: cfg->force = 1; break;
+		case OPT_ORDER:
+			if (!strcmp(optarg, "count"))
+				cfg->order = MR_ORDER_COUNT;
+			else if (!strcmp(optarg, "key"))
+				cfg->order = MR_ORDER_KEY;
+			else if (!strcmp(optarg, "none"))
+				cfg->order = MR_ORDER_NONE;
+			else
+				return bad_usage(job, "unknown order '%s' "
+					"(count, key or none)", optarg);
+			break;
+		case OPT_CHUNK:
+		case OPT_ROUND: {
+			uint64_t v;
+			if (!mr_parse_size(optarg, &v) || v == 0)
+				return bad_usage(job, "bad size '%s'", optarg);
+			*(o == OPT_CHUNK ? &cfg->chunk : &cfg->shuffle_round) = v;
+			break;
+		}
+		case OPT_STATS: cfg->stats_json = optarg; break;
+		case OPT_PROGRESS: cfg->progress = 1; break;
+		case 'q': cfg->verbosity = MR_QUIET; break;
+		case 'v': cfg->verbosity = MR_VERBOSE; break;
+		case 'h':
+			if (mr_log_rank() == 0)
+				job_usage(stdout, job);
+			return 0;
+		case ':':
+			return bad_usage(job, "option '%s' needs a value",
+					 argv[optind - 1]);
+		default:
+			return bad_usage(job, "unknown option '%s'",
+					 argv[optind - 1]);
+		}
+	}
+	if (!cfg->output)
+		return bad_usage(job, "no output file: give -o FILE.h5");
+	if (optind >= argc)
+		return bad_usage(job, "no input files or directories");
+	cfg->inputs = (const char *const *)(argv + optind);
+	cfg->ninputs = (size_t)(argc - optind);
+	return -1;
+}
+
+static int run_job(const mr_job *job, int argc, char **argv)
+{
+	/* getopt reorders argv: keep the command line as given, for the file. */
+	char **given = mr_malloc(mr_mul((size_t)argc + 1, sizeof(char *)));
+	memcpy(given, argv, (size_t)argc * sizeof(char *));
+	given[argc] = NULL;
+
+	MPI_Init(&argc, &argv);
+	int rank;
+	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+	mr_log_setup(rank, MR_NORMAL);
+	mr_config cfg = {.verbosity = MR_NORMAL, .argc = argc, .argv = given};
+	int status = parse_job_args(job, argc, argv, &cfg);
+	if (status < 0)
+		status = mr_run(job, &cfg, MPI_COMM_WORLD) == MR_OK ? 0 : 1;
+	MPI_Finalize();
+	free(given);
+	return status;
+}
+
+static int show_command(int argc, char **argv)
+{
+	long long top = -1;
+	const char *path = NULL;
+	for (int i = 1; i < argc; i++) {
+		if (!strcmp(argv[i], "--top") && i + 1 < argc) {
+			char *end;
+			top = strtoll(argv[++i], &end, 10);
+			if (*end || top < 0) {
+				fprintf(stderr, "mpimr: bad count '%s' for --top\n",
+					argv[i]);
+				return EXIT_USAGE;
+			}
+		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
+			printf("usage: mpimr show FILE.h5 [--top N]\n"
+			       "Prints a result file's table as key<TAB>value lines,"
+			       " in file order.\nIn keys, tab, newline, carriage"
+			       " return and backslash print as \\t, \\n, \\r, \\\\.\n");
+			return 0;
+		} else if (argv[i][0] == '-' || path) {
+			fprintf(stderr, "mpimr: unexpected argument '%s'\n"
+					"usage: mpimr show FILE.h5 [--top N]\n",
+				argv[i]);
+			return EXIT_USAGE;
+		} else {
+			path = argv[i];
+		}
+	}
+	if (!path) {
+		fprintf(stderr, "usage: mpimr show FILE.h5 [--top N]\n");
+		return EXIT_USAGE;
+	}
+	return mr_show(path, top) == MR_OK ? 0 : 1;
+}
+
+int mr_main(int argc, char **argv, const mr_job *const *jobs)
+{
+	if (argc < 2) {
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	const char *cmd = argv[1];
+	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
+		usage(stdout);
+		return 0;
+	}
+	if (!strcmp(cmd, "--version")) {
+		unsigned maj, min, rel;
+		H5get_libversion(&maj, &min, &rel);
+		int mv, ms;
+		MPI_Get_version(&mv, &ms);
+		printf("mpimr %s (output format %d; HDF5 %u.%u.%u; MPI %d.%d)\n",
+		       MR_VERSION, MR_FORMAT, maj, min, rel, mv, ms);
+		return 0;
+	}
+	if (!strcmp(cmd, "jobs")) {
+		for (size_t i = 0; jobs[i]; i++)
+			printf("%-12s %s\n", jobs[i]->name, jobs[i]->summary);
+		return 0;
+	}
+	if (!strcmp(cmd, "show"))
+		return show_command(argc - 1, argv + 1);
+	const mr_job *job = find_job(jobs, cmd);
+	if (!job) {
+		fprintf(stderr, "mpimr: unknown job or command '%s'\n", cmd);
+		usage(stderr);
+		return EXIT_USAGE;
+	}
+	return run_job(job, argc - 1, argv + 1);
+}

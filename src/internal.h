@@ -1,0 +1,283 @@
+/*
+ * What the phases share.  Not installed; user jobs see include/mpimr.h only.
+ */
+#ifndef MR_INTERNAL_H
+#define MR_INTERNAL_H
+
+#include "mpimr.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#define MR_PRINTF(f, a) __attribute__((format(printf, f, a)))
+#define MR_UNUSED(x) ((void)(x))
+
+/* ---- memory (buf.c) ---------------------------------------------------
+ * Allocation failure is a fault only this rank sees: the wrappers print the
+ * size, rank, host and file:line, then abort the job.  They never return NULL. */
+void *mr_malloc_at(size_t n, const char *file, int line);
+void *mr_calloc_at(size_t n, size_t size, const char *file, int line);
+void *mr_realloc_at(void *p, size_t n, const char *file, int line);
+char *mr_strdup_at(const char *s, const char *file, int line);
+#define mr_malloc(n) mr_malloc_at((n), __FILE__, __LINE__)
+#define mr_calloc(n, s) mr_calloc_at((n), (s), __FILE__, __LINE__)
+#define mr_realloc(p, n) mr_realloc_at((p), (n), __FILE__, __LINE__)
+#define mr_strdup(s) mr_strdup_at((s), __FILE__, __LINE__)
+/* n * size, or abort with a message naming file:line if it overflows size_t. */
+size_t mr_mul_at(size_t n, size_t size, const char *file, int line);
+#define mr_mul(n, s) mr_mul_at((n), (s), __FILE__, __LINE__)
+
+/* A growable byte buffer.  Zero-initialised is empty; owns data. */
+typedef struct mr_buf {
+	char *data;
+	size_t len;
+	size_t cap;
+} mr_buf;
+
+/* Makes room for extra more bytes (len + extra must fit size_t). */
+void mr_buf_reserve(mr_buf *b, size_t extra);
+void mr_buf_add(mr_buf *b, const void *p, size_t n);
+/* Frees data and leaves b empty. */
+void mr_buf_release(mr_buf *b);
+static inline char *mr_buf_tail(mr_buf *b, size_t n)
+{
+	mr_buf_reserve(b, n);
+	char *p = b->data + b->len;
+	b->len += n;
+	return p;
+}
+
+/* ---- hashing (internal.h) --------------------------------------------
+ * One fixed, seeded 64-bit hash of a key's bytes only.  Owner ranks use it
+ * modulo nranks; hash tables use its top bits, so the two do not correlate. */
+#define MR_HASH_SEED UINT64_C(0x6d70696d72000001)
+static inline uint64_t mr_hash(const void *key, size_t len)
+{
+	return XXH3_64bits_withSeed(key, len, MR_HASH_SEED);
+}
+static inline int mr_owner(uint64_t hash, int nranks)
+{
+	return (int)(hash % (uint64_t)nranks);
+}
+
+/* ---- hash table (table.c) ---------------------------------------------
+ * Open addressing with linear probing; slots hold (hash, entry offset), keys
+ * and values live inline in one arena, in insertion order. */
+typedef struct mr_table mr_table;
+typedef int (*mr_combine_fn)(mr_value *acc, mr_value in);
+
+mr_table *mr_table_new(size_t expected_keys);
+void mr_table_free(mr_table **t);
+/* Inserts key with v, or combines v into the value it has.  key is copied. */
+int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash,
+		    mr_value v, mr_combine_fn combine);
+size_t mr_table_count(const mr_table *t);
+size_t mr_table_key_bytes(const mr_table *t); /* sum of key lengths */
+size_t mr_table_memory(const mr_table *t);    /* bytes held, slots + arena */
+/* Iterates in insertion order: start with *pos = 0; returns false at the end.
+ * *key is borrowed from the table until it changes or is freed. */
+bool mr_table_next(const mr_table *t, size_t *pos, const char **key,
+		   size_t *len, mr_value *v);
+
+/* ---- records (records.c) ----------------------------------------------
+ * The record rule and the tokenizer.  A sink returns MR_OK or a status. */
+typedef int (*mr_record_fn)(void *arg, const char *rec, size_t len);
+
+static inline bool mr_is_space(unsigned char c)
+{
+	return c == ' ' || (c >= '\t' && c <= '\r');
+}
+/* Calls fn for every complete record in buf[0..n), which starts at a record
+ * boundary.  A trailing record with no delimiter after it is not passed; its
+ * start is returned in *tail (n if none).  Returns MR_OK or fn's status. */
+int mr_scan_records(const char *buf, size_t n, enum mr_record_rule rule,
+		    mr_record_fn fn, void *arg, size_t *tail);
+
+/* Reads the records of one byte range of an open file, by the boundary rule:
+ * those that start in [off, off + len), the last one finished past the end.
+ * block is the caller's scratch (reused across calls).  Adds the bytes read to
+ * *bytes_read.  Returns MR_OK, MR_ERR_IO (errno set) or fn's status. */
+typedef struct mr_reader {
+	int fd;
+	uint64_t file_size;
+	enum mr_record_rule rule;
+	size_t block_size;
+	mr_buf block; /* scratch */
+	mr_buf carry; /* a record that spans blocks */
+	uint64_t bytes_read;
+} mr_reader;
+int mr_read_range(mr_reader *r, uint64_t off, uint64_t len, mr_record_fn fn,
+		  void *arg);
+void mr_reader_release(mr_reader *r);
+
+/* ---- logging and errors (log.c) ---------------------------------------- */
+void mr_log_setup(int rank, enum mr_verbosity v);
+int mr_log_rank(void);
+/* Rank 0 only, unless quiet. */
+void mr_info(const char *fmt, ...) MR_PRINTF(1, 2);
+/* Rank 0 only, with -v. */
+void mr_verbose(const char *fmt, ...) MR_PRINTF(1, 2);
+/* An error every rank knows: printed by rank 0 only, as "mpimr: ...". */
+void mr_error(const char *fmt, ...) MR_PRINTF(1, 2);
+/* An error only this rank knows: "mpimr: rank R on HOST: ...". */
+void mr_rank_error(const char *fmt, ...) MR_PRINTF(1, 2);
+/* Prints an MPI failure with the call, rank and place, then aborts the job. */
+_Noreturn void mr_mpi_fail(const char *call, int code, const char *file,
+			   int line);
+#define MR_MPI(call)                                                        \
+	do {                                                                \
+		int mr_rc_ = (call);                                        \
+		if (mr_rc_ != MPI_SUCCESS)                                  \
+			mr_mpi_fail(#call, mr_rc_, __FILE__, __LINE__);     \
+	} while (0)
+/* The worst (most negative) status over all ranks: collective. */
+int mr_agree(MPI_Comm comm, int status);
+/* A C int count for MPI, or abort naming the place if n does not fit. */
+int mr_int_count_at(uint64_t n, const char *file, int line);
+#define mr_int_count(n) mr_int_count_at((n), __FILE__, __LINE__)
+/* "1.5 MB" style, into buf of at least 32 bytes. */
+const char *mr_human_bytes(double bytes, char *buf, size_t size);
+
+/* ---- the run's shared state -------------------------------------------- */
+enum mr_phase {
+	MR_PHASE_SPLIT,
+	MR_PHASE_MAP,
+	MR_PHASE_SHUFFLE,
+	MR_PHASE_REDUCE,
+	MR_PHASE_ORDER,
+	MR_PHASE_WRITE,
+	MR_NPHASES
+};
+extern const char *const mr_phase_names[MR_NPHASES];
+
+/* Per-rank counters, in the file as /stats/<name>[nranks]. */
+enum mr_counter {
+	MR_C_BYTES_READ,
+	MR_C_RECORDS,
+	MR_C_PAIRS_EMITTED,
+	MR_C_KEYS_MAPPED,
+	MR_C_PAIRS_SENT,
+	MR_C_BYTES_SENT,
+	MR_C_PAIRS_RECEIVED,
+	MR_C_BYTES_RECEIVED,
+	MR_C_KEYS_OUT,
+	MR_C_PEAK_RSS,
+	MR_NCOUNTERS
+};
+extern const char *const mr_counter_names[MR_NCOUNTERS];
+
+/* The input files, identical on every rank after split. */
+typedef struct mr_files {
+	size_t n;
+	mr_buf paths;      /* NUL-terminated paths, concatenated */
+	uint64_t *offsets; /* [n+1] into paths, NULs not counted in lengths */
+	uint64_t *sizes;   /* [n] */
+	uint64_t total;    /* sum of sizes */
+} mr_files;
+static inline const char *mr_file_path(const mr_files *f, size_t i)
+{
+	return f->paths.data + f->offsets[i] + i;
+}
+
+/* One byte range of one file. */
+typedef struct mr_range {
+	uint64_t file;
+	uint64_t offset;
+	uint64_t length;
+} mr_range;
+
+/* The final, ordered slice of the table this rank writes. */
+typedef struct mr_result {
+	size_t n;
+	mr_buf keys;       /* key bytes, concatenated */
+	uint64_t *offsets; /* [n+1], local: key i is keys[offsets[i]..offsets[i+1]) */
+	mr_value *values;  /* [n] */
+} mr_result;
+void mr_result_release(mr_result *r);
+
+typedef struct mr_ctx {
+	MPI_Comm comm;
+	int rank;
+	int nranks;
+	const mr_job *job;
+	const mr_config *cfg;
+	mr_files files;
+	double phase[MR_NPHASES];
+	uint64_t count[MR_NCOUNTERS];
+	double write_start;
+	char tmp_path[4096]; /* the output's temporary name */
+} mr_ctx;
+
+/* ---- the phases, one file each ----------------------------------------- */
+/* Collective: rank 0 walks the inputs and cuts ranges; every rank gets the
+ * file table and its own ranges (free with free()). */
+int mr_split(mr_ctx *c, mr_range **ranges, size_t *nranges);
+/* Cuts files into ranges of at most chunk bytes, nranks contiguous shares of
+ * about equal bytes.  *counts[nranks] says how many ranges each rank gets.
+ * Local; used by split on rank 0, and by tests. */
+void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk,
+		    mr_range **ranges, size_t *nranges, uint64_t *counts);
+/* Local: reads this rank's ranges into a new combined table. */
+int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges,
+	   mr_table **out);
+/* Collective: the shuffle.  Sends each key of *t to its owner; consumes *t.
+ * The received records come back in *recv (framed, see mr_frame_*). */
+int mr_shuffle(mr_ctx *c, mr_table **t, mr_buf *recv);
+/* Local: merges received records into a new table. */
+int mr_reduce(mr_ctx *c, const mr_buf *recv, mr_table **out);
+/* Collective: orders the table globally as cfg->order says; consumes *t. */
+int mr_order(mr_ctx *c, mr_table **t, mr_result *out);
+/* Collective: rank 0 checks that cfg->output can be written (before any
+ * work), and every rank learns the temporary name. */
+int mr_output_check(mr_ctx *c);
+/* Collective: writes the output file under its temporary name and renames it. */
+int mr_write(mr_ctx *c, const mr_result *res);
+/* Collective: gathers the statistics; rank 0 prints the summary lines
+ * and writes the JSON file, if asked. */
+int mr_report(mr_ctx *c, double wall_seconds);
+
+/* ---- the exchange (shuffle.c), used by shuffle and order ----------------
+ * A frame is: u32 key length, 8 value bytes, the key bytes. */
+#define MR_FRAME_HEADER 12
+static inline size_t mr_frame_size(size_t keylen)
+{
+	return MR_FRAME_HEADER + keylen;
+}
+char *mr_frame_put(char *p, const char *key, uint32_t len, mr_value v);
+/* Reads the frame at *p (within end); returns false if none is complete. */
+bool mr_frame_get(const char **p, const char *end, const char **key,
+		  uint32_t *len, mr_value *v);
+
+/* Moves send[] (sendcounts[d] bytes for rank d, in rank order) so that every
+ * rank receives, in *recv, what each rank sent it, sources in rank order.
+ * Counts go by MPI_Alltoall as uint64; data by MPI_Alltoallv in rounds of at
+ * most round_bytes sent per rank.  Collective. */
+int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts,
+		uint64_t round_bytes, mr_buf *recv, uint64_t *bytes_received);
+/* The round plan: each peer gets at most per_peer bytes a round, where
+ * per_peer = max(1, min(INT_MAX, round_bytes / nranks)).  Local, pure. */
+uint64_t mr_round_per_peer(uint64_t round_bytes, int nranks);
+uint64_t mr_rounds_needed(const uint64_t *counts, int nranks,
+			  uint64_t per_peer);
+/* The bytes [*off, *off + return) of a total that round r moves. */
+int mr_round_slice(uint64_t total, uint64_t per_peer, uint64_t r,
+		   uint64_t *off);
+
+/* ---- reading a result file (show.c) ------------------------------------ */
+int mr_show(const char *path, long long top);
+
+/* ---- options (options.c) ----------------------------------------------- */
+/* Parses "64M"-style sizes; returns false on junk or overflow. */
+bool mr_parse_size(const char *s, uint64_t *out);
+
+/* Current and peak resident memory of this process, in bytes (0 if unknown). */
+uint64_t mr_peak_rss(void);
+double mr_now(void);
+
+#endif /* MR_INTERNAL_H */

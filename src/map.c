@@ -1,0 +1,121 @@
+/*
+ * Phase 2, map.  Every rank reads its ranges with pread in blocks, cuts
+ * records by the job's rule, calls the job's map on each, and combines what it
+ * emits into one table at once (in-mapper combining): what leaves the rank is
+ * one pair per distinct key.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <unistd.h>
+
+#define BLOCK_SIZE ((size_t)1 << 20)
+
+struct mr_emitter {
+	mr_table *table;
+	mr_combine_fn combine;
+	uint64_t pairs;
+};
+
+int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
+{
+	out->pairs++;
+	return mr_table_upsert(out->table, key, len, mr_hash(key, len), v,
+			       out->combine);
+}
+
+struct map_state {
+	mr_emitter em;
+	const mr_job *job;
+	uint64_t records;
+	/* progress, rank 0 on a terminal only */
+	bool progress;
+	mr_reader *reader;
+	uint64_t my_bytes;
+	double last_report;
+};
+
+static void report_progress(struct map_state *s, bool final)
+{
+	double now = mr_now();
+	if (!final && now - s->last_report < 0.5)
+		return;
+	s->last_report = now;
+	double pct = s->my_bytes ? 100.0 * (double)s->reader->bytes_read /
+					   (double)s->my_bytes
+				 : 100.0;
+	if (pct > 100.0)
+		pct = 100.0;
+	fprintf(stderr, "\rmap: %5.1f%% of rank 0's ranges%s", pct,
+		final ? "\n" : "");
+	fflush(stderr);
+}
+
+static int on_record(void *arg, const char *rec, size_t len)
+{
+	struct map_state *s = arg;
+	s->records++;
+	if (s->progress && (s->records & 0xfffff) == 0)
+		report_progress(s, false);
+	int rc = s->job->map(rec, len, &s->em);
+	if (rc != MR_OK && rc != MR_ERR_NOMEM && rc != MR_ERR_LIMIT) {
+		mr_rank_error("job '%s': map failed: %s", s->job->name,
+			      mr_strerror(rc));
+		rc = MR_ERR_JOB;
+	}
+	return rc;
+}
+
+int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
+{
+	mr_reader r = {.fd = -1, .rule = c->job->record,
+		       .block_size = BLOCK_SIZE};
+	struct map_state s = {
+		.em = {.table = mr_table_new(0), .combine = c->job->combine},
+		.job = c->job,
+		.reader = &r,
+		.progress = c->rank == 0 && c->cfg->progress &&
+			    c->cfg->verbosity > MR_QUIET && isatty(2),
+	};
+	for (size_t i = 0; i < nranges; i++)
+		s.my_bytes += ranges[i].length;
+
+	int rc = MR_OK;
+	uint64_t open_file = UINT64_MAX;
+	for (size_t i = 0; i < nranges && rc == MR_OK; i++) {
+		const mr_range *g = &ranges[i];
+		const char *path = mr_file_path(&c->files, (size_t)g->file);
+		if (g->file != open_file) {
+			if (r.fd >= 0)
+				close(r.fd);
+			r.fd = open(path, O_RDONLY);
+			if (r.fd < 0) {
+				mr_rank_error("cannot open '%s': %s", path,
+					      strerror(errno));
+				rc = MR_ERR_IO;
+				break;
+			}
+			open_file = g->file;
+			r.file_size = c->files.sizes[g->file];
+			posix_fadvise(r.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		}
+		rc = mr_read_range(&r, g->offset, g->length, on_record, &s);
+		if (rc == MR_ERR_IO)
+			mr_rank_error("cannot read '%s': %s", path,
+				      strerror(errno));
+	}
+	if (r.fd >= 0)
+		close(r.fd);
+	if (s.progress)
+		report_progress(&s, true);
+
+	c->count[MR_C_BYTES_READ] = r.bytes_read;
+	c->count[MR_C_RECORDS] = s.records;
+	c->count[MR_C_PAIRS_EMITTED] = s.em.pairs;
+	c->count[MR_C_KEYS_MAPPED] = mr_table_count(s.em.table);
+	mr_reader_release(&r);
+	*out = s.em.table;
+	return rc;
+}

@@ -1,0 +1,234 @@
+/*
+ * Phase 5, order.  Sorts the reduced table globally so that the output file
+ * is the same whatever the number of ranks: a sample sort.  Every rank sorts
+ * its keys, sends a few evenly spaced samples to all, all pick the same
+ * nranks-1 splitters, and one more exchange sends each key to the rank whose
+ * interval holds it.  Rank order then is output order.  Keys are unique after
+ * reduce, so the comparison is a total order and the result is exact.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+#define SAMPLES_PER_RANK 64
+
+struct item {
+	mr_value value;
+	uint64_t prefix; /* the key's first 8 bytes, big-endian, zero-padded */
+	const char *key;
+	uint32_t len;
+};
+
+static uint64_t key_prefix(const char *key, uint32_t len)
+{
+	unsigned char b[8] = {0};
+	memcpy(b, key, len < 8 ? len : 8);
+	uint64_t p = 0;
+	for (int i = 0; i < 8; i++)
+		p = p << 8 | b[i];
+	return p;
+}
+
+static struct item make_item(const char *key, uint32_t len, mr_value v)
+{
+	return (struct item){.value = v, .prefix = key_prefix(key, len),
+			     .key = key, .len = len};
+}
+
+/* Key bytes ascending, as memcmp with the shorter first on a tie. */
+static int cmp_key(const struct item *a, const struct item *b)
+{
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	uint32_t n = a->len < b->len ? a->len : b->len;
+	if (n > 8) {
+		int c = memcmp(a->key + 8, b->key + 8, n - 8);
+		if (c)
+			return c;
+	}
+	return (a->len > b->len) - (a->len < b->len);
+}
+
+static int cmp_by_key(const void *x, const void *y)
+{
+	return cmp_key(x, y);
+}
+
+static int cmp_count_u64(const void *x, const void *y)
+{
+	const struct item *a = x, *b = y;
+	if (a->value.u != b->value.u)
+		return a->value.u > b->value.u ? -1 : 1;
+	return cmp_key(a, b);
+}
+
+static int cmp_count_f64(const void *x, const void *y)
+{
+	const struct item *a = x, *b = y;
+	if (a->value.f != b->value.f)
+		return a->value.f > b->value.f ? -1 : 1;
+	return cmp_key(a, b);
+}
+
+typedef int (*cmp_fn)(const void *, const void *);
+
+static cmp_fn comparator(const mr_ctx *c)
+{
+	if (c->cfg->order == MR_ORDER_KEY)
+		return cmp_by_key;
+	return c->job->value_type == MR_F64 ? cmp_count_f64 : cmp_count_u64;
+}
+
+static struct item *items_of_table(const mr_table *t, size_t *n)
+{
+	*n = mr_table_count(t);
+	struct item *it = mr_malloc(mr_mul(*n + 1, sizeof(*it)));
+	const char *key;
+	size_t len, pos = 0, i = 0;
+	mr_value v;
+	while (mr_table_next(t, &pos, &key, &len, &v))
+		it[i++] = make_item(key, (uint32_t)len, v);
+	return it;
+}
+
+static struct item *items_of_frames(const mr_buf *b, size_t *n)
+{
+	const char *p = b->data, *end = b->data + b->len, *key;
+	uint32_t len;
+	mr_value v;
+	size_t count = 0, cap = 1024;
+	struct item *it = mr_malloc(mr_mul(cap, sizeof(*it)));
+	while (mr_frame_get(&p, end, &key, &len, &v)) {
+		if (count == cap) {
+			cap *= 2;
+			it = mr_realloc(it, mr_mul(cap, sizeof(*it)));
+		}
+		it[count++] = make_item(key, len, v);
+	}
+	*n = count;
+	return it;
+}
+
+static void frames_of_items(const struct item *it, size_t n, mr_buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *p = mr_buf_tail(out, mr_frame_size(it[i].len));
+		mr_frame_put(p, it[i].key, it[i].len, it[i].value);
+	}
+}
+
+/* Every rank gets the same nranks-1 splitters, as items pointing into
+ * *store (which the caller frees). */
+static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n,
+				   cmp_fn cmp, mr_buf *store)
+{
+	size_t k = n < SAMPLES_PER_RANK ? n : SAMPLES_PER_RANK;
+	struct item *mine = mr_malloc(mr_mul(k + 1, sizeof(*mine)));
+	for (size_t i = 0; i < k; i++)
+		mine[i] = it[(i * 2 + 1) * n / (2 * k)];
+	mr_buf local = {0};
+	frames_of_items(mine, k, &local);
+	free(mine);
+
+	int nr = c->nranks;
+	int *cnt = mr_malloc(mr_mul((size_t)nr, 2 * sizeof(int)));
+	int *displ = cnt + nr;
+	int len = mr_int_count(local.len);
+	MR_MPI(MPI_Allgather(&len, 1, MPI_INT, cnt, 1, MPI_INT, c->comm));
+	uint64_t at = 0;
+	for (int i = 0; i < nr; i++) {
+		displ[i] = mr_int_count(at);
+		at += (uint64_t)cnt[i];
+	}
+	store->len = 0;
+	mr_buf_reserve(store, (size_t)at + 1);
+	store->len = (size_t)at;
+	MR_MPI(MPI_Allgatherv(local.data ? local.data : "", len, MPI_BYTE,
+			      store->data, cnt, displ, MPI_BYTE, c->comm));
+	free(cnt);
+	mr_buf_release(&local);
+
+	size_t ns;
+	struct item *samples = items_of_frames(store, &ns);
+	qsort(samples, ns, sizeof(*samples), cmp);
+	struct item *split = mr_malloc(mr_mul((size_t)nr, sizeof(*split)));
+	for (int j = 1; j < nr && ns > 0; j++)
+		split[j - 1] = samples[(size_t)j * ns / (size_t)nr];
+	free(samples);
+	return split;
+}
+
+/* Sends each sorted item to the rank whose splitter interval holds it,
+ * and receives this rank's interval, framed, into *recv. */
+static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp,
+		       mr_buf *recv)
+{
+	int nr = c->nranks;
+	mr_buf store = {0}, send = {0};
+	struct item *split = pick_splitters(c, it, n, cmp, &store);
+	uint64_t *counts = mr_calloc((size_t)nr, sizeof(uint64_t));
+	bool any = store.len > 0;
+	int d = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* A key equal to splitter j goes to rank j. */
+		while (any && d < nr - 1 && cmp(&it[i], &split[d]) > 0)
+			d++;
+		counts[d] += mr_frame_size(it[i].len);
+	}
+	frames_of_items(it, n, &send);
+	free(split);
+	mr_buf_release(&store);
+	int rc = mr_exchange(c->comm, send.data ? send.data : "", counts,
+			     c->cfg->shuffle_round, recv,
+			     &(uint64_t){0});
+	mr_buf_release(&send);
+	free(counts);
+	return rc;
+}
+
+static void fill_result(const struct item *it, size_t n, mr_result *out)
+{
+	out->n = n;
+	out->offsets = mr_malloc(mr_mul(n + 1, sizeof(uint64_t)));
+	out->values = mr_malloc(mr_mul(n + 1, sizeof(mr_value)));
+	uint64_t at = 0;
+	for (size_t i = 0; i < n; i++) {
+		out->offsets[i] = at;
+		out->values[i] = it[i].value;
+		mr_buf_add(&out->keys, it[i].key, it[i].len);
+		at += it[i].len;
+	}
+	out->offsets[n] = at;
+}
+
+int mr_order(mr_ctx *c, mr_table **t, mr_result *out)
+{
+	size_t n;
+	struct item *it = items_of_table(*t, &n);
+	if (c->cfg->order == MR_ORDER_NONE) {
+		fill_result(it, n, out);
+		free(it);
+		mr_table_free(t);
+		return MR_OK;
+	}
+	cmp_fn cmp = comparator(c);
+	qsort(it, n, sizeof(*it), cmp);
+	if (c->nranks == 1) {
+		fill_result(it, n, out);
+		free(it);
+		mr_table_free(t);
+		return MR_OK;
+	}
+	mr_buf recv = {0};
+	int rc = sample_sort(c, it, n, cmp, &recv);
+	free(it);
+	mr_table_free(t);
+	if (rc == MR_OK) {
+		it = items_of_frames(&recv, &n);
+		qsort(it, n, sizeof(*it), cmp);
+		fill_result(it, n, out);
+		free(it);
+	}
+	mr_buf_release(&recv);
+	return rc;
+}

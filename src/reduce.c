@@ -1,0 +1,33 @@
+/*
+ * Phase 4, reduce.  Every rank merges the pairs it received into one table
+ * with the job's combine.  After this each key lives on exactly one rank.
+ */
+#include "internal.h"
+
+int mr_reduce(mr_ctx *c, const mr_buf *recv, mr_table **out)
+{
+	const char *p = recv->data, *end = recv->data + recv->len;
+	const char *key;
+	uint32_t len;
+	mr_value v;
+	uint64_t pairs = 0;
+	while (mr_frame_get(&p, end, &key, &len, &v))
+		pairs++;
+	c->count[MR_C_PAIRS_RECEIVED] = pairs;
+
+	/* Pairs from different ranks may share a key: this is at most the
+	 * number of keys, and usually close to it. */
+	mr_table *t = mr_table_new((size_t)pairs);
+	int rc = MR_OK;
+	p = recv->data;
+	while (rc == MR_OK && mr_frame_get(&p, end, &key, &len, &v))
+		rc = mr_table_upsert(t, key, len, mr_hash(key, len), v,
+				     c->job->combine);
+	if (rc == MR_OK && p != end) {
+		mr_rank_error("shuffle delivered a truncated pair (%zu bytes left)",
+			      (size_t)(end - p));
+		rc = MR_ERR_MPI;
+	}
+	*out = t;
+	return rc;
+}

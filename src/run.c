@@ -1,0 +1,110 @@
+/*
+ * The driver: runs the phases of DESIGN.md in order on a duplicated
+ * communicator, and makes every rank agree on success at each boundary.
+ */
+#include "internal.h"
+
+#include <stdlib.h>
+
+const char *const mr_phase_names[MR_NPHASES] = {
+	"split", "map", "shuffle", "reduce", "order", "write",
+};
+
+const char *const mr_counter_names[MR_NCOUNTERS] = {
+	"bytes_read",	   "records",	 "pairs_emitted",
+	"keys_mapped",	   "pairs_sent", "bytes_sent",
+	"pairs_received", "bytes_received", "keys_out",
+	"peak_rss_bytes",
+};
+
+/* Ends a phase: its time on this rank, then the agreement on success. */
+static int end_phase(mr_ctx *c, enum mr_phase p, double *t, int rc)
+{
+	double now = mr_now();
+	c->phase[p] = now - *t;
+	rc = mr_agree(c->comm, rc);
+	*t = mr_now();
+	return rc;
+}
+
+static int check_job(const mr_job *job, const mr_config *cfg)
+{
+	if (!job || !job->name || !job->map || !job->combine) {
+		mr_error("a job needs a name, a map and a combine");
+		return MR_ERR_USAGE;
+	}
+	if (!cfg->output || (cfg->ninputs > 0 && !cfg->inputs) ||
+	    cfg->order > MR_ORDER_NONE) {
+		mr_error("job '%s': the configuration needs inputs, an output "
+			 "and a known order",
+			 job->name);
+		return MR_ERR_USAGE;
+	}
+	return MR_OK;
+}
+
+/* The phases, from the inputs to the renamed output file. */
+static int run_phases(mr_ctx *c)
+{
+	double t = mr_now();
+	int rc = mr_output_check(c);
+	mr_range *ranges = NULL;
+	size_t nranges = 0;
+	if (rc == MR_OK)
+		rc = mr_split(c, &ranges, &nranges);
+	rc = end_phase(c, MR_PHASE_SPLIT, &t, rc);
+
+	mr_table *table = NULL;
+	if (rc == MR_OK)
+		rc = end_phase(c, MR_PHASE_MAP, &t,
+			       mr_map(c, ranges, nranges, &table));
+	free(ranges);
+
+	if (rc == MR_OK && c->nranks > 1) {
+		/* With one rank the map table is already the reduced one. */
+		mr_buf recv = {0};
+		rc = end_phase(c, MR_PHASE_SHUFFLE, &t,
+			       mr_shuffle(c, &table, &recv));
+		if (rc == MR_OK)
+			rc = end_phase(c, MR_PHASE_REDUCE, &t,
+				       mr_reduce(c, &recv, &table));
+		mr_buf_release(&recv);
+	}
+
+	mr_result res = {0};
+	if (rc == MR_OK) {
+		rc = end_phase(c, MR_PHASE_ORDER, &t, mr_order(c, &table, &res));
+		c->count[MR_C_KEYS_OUT] = res.n;
+	}
+	mr_table_free(&table);
+	if (rc == MR_OK) {
+		c->write_start = t;
+		rc = mr_write(c, &res);
+		c->phase[MR_PHASE_WRITE] = mr_now() - t;
+	}
+	mr_result_release(&res);
+	return rc;
+}
+
+int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm)
+{
+	mr_ctx c = {.job = job, .cfg = cfg};
+	MR_MPI(MPI_Comm_dup(comm, &c.comm));
+	MR_MPI(MPI_Comm_set_errhandler(c.comm, MPI_ERRORS_RETURN));
+	MR_MPI(MPI_Comm_rank(c.comm, &c.rank));
+	MR_MPI(MPI_Comm_size(c.comm, &c.nranks));
+	mr_log_setup(c.rank, cfg->verbosity);
+	double t0 = mr_now();
+
+	int rc = check_job(job, cfg);
+	if (rc == MR_OK)
+		rc = run_phases(&c);
+	if (rc == MR_OK)
+		rc = mr_report(&c, mr_now() - t0);
+
+	mr_buf_release(&c.files.paths);
+	free(c.files.offsets);
+	free(c.files.sizes);
+	MR_MPI(MPI_Comm_free(&c.comm));
+	return rc;
+}

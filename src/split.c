@@ -1,0 +1,255 @@
+/*
+ * Phase 1, split.  Rank 0 walks the inputs (directories recursively, entries
+ * in byte order), checks that every file can be opened before any map work,
+ * and cuts the total into byte ranges: nranks contiguous shares of about equal
+ * bytes, each cut further into ranges of at most --chunk bytes, and no range
+ * spanning two files.  Every rank gets the file table by MPI_Bcast and its own
+ * ranges by MPI_Scatterv.
+ */
+#include "internal.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEFAULT_CHUNK (UINT64_C(64) << 20)
+
+/* Directories on the current path, to refuse a symlink loop. */
+struct walk {
+	mr_files *files;
+	dev_t devs[256];
+	ino_t inos[256];
+	int depth;
+};
+
+static void add_file(mr_files *f, const char *path, uint64_t size)
+{
+	if (f->n % 256 == 0) {
+		f->offsets = mr_realloc(f->offsets,
+					mr_mul(f->n + 257, sizeof(uint64_t)));
+		f->sizes = mr_realloc(f->sizes, mr_mul(f->n + 256, sizeof(uint64_t)));
+	}
+	if (f->n == 0)
+		f->offsets[0] = 0;
+	size_t len = strlen(path);
+	mr_buf_add(&f->paths, path, len + 1);
+	f->offsets[f->n + 1] = f->offsets[f->n] + len;
+	f->sizes[f->n] = size;
+	f->total += size;
+	f->n++;
+}
+
+static int cmp_names(const void *a, const void *b)
+{
+	return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+static int walk_path(struct walk *w, const char *path);
+
+static int walk_dir(struct walk *w, const char *path, const struct stat *st)
+{
+	for (int i = 0; i < w->depth; i++) {
+		if (w->devs[i] == st->st_dev && w->inos[i] == st->st_ino) {
+			mr_error("cannot read '%s': directory loop", path);
+			return MR_ERR_INPUT;
+		}
+	}
+	if (w->depth == (int)(sizeof(w->devs) / sizeof(w->devs[0]))) {
+		mr_error("cannot read '%s': directories nested too deep", path);
+		return MR_ERR_INPUT;
+	}
+	DIR *d = opendir(path);
+	if (!d) {
+		mr_error("cannot read '%s': %s", path, strerror(errno));
+		return MR_ERR_INPUT;
+	}
+	char **names = NULL;
+	size_t n = 0;
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (n % 64 == 0)
+			names = mr_realloc(names, mr_mul(n + 64, sizeof(*names)));
+		names[n++] = mr_strdup(e->d_name);
+	}
+	closedir(d);
+	qsort(names, n, sizeof(*names), cmp_names);
+
+	w->devs[w->depth] = st->st_dev;
+	w->inos[w->depth] = st->st_ino;
+	w->depth++;
+	int rc = MR_OK;
+	size_t plen = strlen(path);
+	bool slash = plen > 0 && path[plen - 1] == '/';
+	for (size_t i = 0; i < n; i++) {
+		if (rc == MR_OK) {
+			size_t len = plen + 1 + strlen(names[i]) + 1;
+			char *child = mr_malloc(len);
+			memcpy(child, path, plen);
+			size_t at = plen;
+			if (!slash)
+				child[at++] = '/';
+			strcpy(child + at, names[i]);
+			rc = walk_path(w, child);
+			free(child);
+		}
+		free(names[i]);
+	}
+	free(names);
+	w->depth--;
+	return rc;
+}
+
+static int walk_path(struct walk *w, const char *path)
+{
+	struct stat st;
+	if (stat(path, &st) != 0) {
+		mr_error("cannot read '%s': %s", path, strerror(errno));
+		return MR_ERR_INPUT;
+	}
+	if (S_ISDIR(st.st_mode))
+		return walk_dir(w, path, &st);
+	if (!S_ISREG(st.st_mode)) {
+		mr_error("cannot read '%s': not a regular file or directory",
+			 path);
+		return MR_ERR_INPUT;
+	}
+	int fd = open(path, O_RDONLY);
+	if (fd < 0) {
+		mr_error("cannot read '%s': %s", path, strerror(errno));
+		return MR_ERR_INPUT;
+	}
+	close(fd);
+	add_file(w->files, path, (uint64_t)st.st_size);
+	return MR_OK;
+}
+
+void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk,
+		    mr_range **ranges, size_t *nranges, uint64_t *counts)
+{
+	size_t cap = 64, n = 0;
+	mr_range *r = mr_malloc(mr_mul(cap, sizeof(*r)));
+	memset(counts, 0, mr_mul((size_t)nranks, sizeof(*counts)));
+	if (chunk == 0)
+		chunk = DEFAULT_CHUNK;
+	uint64_t g = 0; /* global byte offset over all files */
+	int rank = 0;
+	for (size_t i = 0; i < f->n; i++) {
+		for (uint64_t fo = 0; fo < f->sizes[i];) {
+			/* Rank k's share is [total*k/nranks, total*(k+1)/nranks). */
+			uint64_t share_end;
+			for (;;) {
+				share_end = (uint64_t)((unsigned __int128)f->total *
+						       (unsigned)(rank + 1) /
+						       (unsigned)nranks);
+				if (g < share_end || rank == nranks - 1)
+					break;
+				rank++;
+			}
+			uint64_t piece = f->sizes[i] - fo;
+			if (piece > share_end - g && rank < nranks - 1)
+				piece = share_end - g;
+			if (piece > chunk)
+				piece = chunk;
+			if (n == cap) {
+				cap *= 2;
+				r = mr_realloc(r, mr_mul(cap, sizeof(*r)));
+			}
+			r[n++] = (mr_range){.file = i, .offset = fo, .length = piece};
+			counts[rank]++;
+			fo += piece;
+			g += piece;
+		}
+	}
+	*ranges = r;
+	*nranges = n;
+}
+
+/* Rank 0 has the table; every other rank receives it. */
+static void bcast_files(MPI_Comm comm, int rank, mr_files *f)
+{
+	uint64_t head[2] = {f->n, f->paths.len};
+	MR_MPI(MPI_Bcast(head, 2, MPI_UINT64_T, 0, comm));
+	if (rank != 0) {
+		f->n = (size_t)head[0];
+		f->paths.len = 0;
+		mr_buf_reserve(&f->paths, (size_t)head[1]);
+		f->paths.len = (size_t)head[1];
+		f->offsets = mr_malloc(mr_mul(f->n + 1, sizeof(uint64_t)));
+		f->sizes = mr_malloc(mr_mul(f->n + 1, sizeof(uint64_t)));
+		f->offsets[0] = 0;
+	}
+	if (head[1] > 0)
+		MR_MPI(MPI_Bcast(f->paths.data, mr_int_count(head[1]), MPI_CHAR,
+				 0, comm));
+	int n = mr_int_count(head[0]);
+	MR_MPI(MPI_Bcast(f->offsets, n + 1, MPI_UINT64_T, 0, comm));
+	if (n > 0)
+		MR_MPI(MPI_Bcast(f->sizes, n, MPI_UINT64_T, 0, comm));
+	f->total = 0;
+	for (size_t i = 0; i < f->n; i++)
+		f->total += f->sizes[i];
+}
+
+static void scatter_ranges(mr_ctx *c, const mr_range *all,
+			   const uint64_t *counts, mr_range **mine,
+			   size_t *nmine)
+{
+	MPI_Datatype t;
+	MR_MPI(MPI_Type_contiguous(3, MPI_UINT64_T, &t));
+	MR_MPI(MPI_Type_commit(&t));
+	int *cnt = NULL, *displ = NULL;
+	if (c->rank == 0) {
+		cnt = mr_malloc(mr_mul((size_t)c->nranks, sizeof(int)));
+		displ = mr_malloc(mr_mul((size_t)c->nranks, sizeof(int)));
+		uint64_t at = 0;
+		for (int i = 0; i < c->nranks; i++) {
+			cnt[i] = mr_int_count(counts[i]);
+			displ[i] = mr_int_count(at);
+			at += counts[i];
+		}
+	}
+	int n = 0;
+	MR_MPI(MPI_Scatter(cnt, 1, MPI_INT, &n, 1, MPI_INT, 0, c->comm));
+	*mine = mr_malloc(mr_mul((size_t)n + 1, sizeof(mr_range)));
+	*nmine = (size_t)n;
+	MR_MPI(MPI_Scatterv(all, cnt, displ, t, *mine, n, t, 0, c->comm));
+	MR_MPI(MPI_Type_free(&t));
+	free(cnt);
+	free(displ);
+}
+
+int mr_split(mr_ctx *c, mr_range **ranges, size_t *nranges)
+{
+	int rc = MR_OK;
+	mr_files *f = &c->files;
+	if (c->rank == 0) {
+		struct walk w = {.files = f};
+		for (size_t i = 0; i < c->cfg->ninputs && rc == MR_OK; i++)
+			rc = walk_path(&w, c->cfg->inputs[i]);
+		if (f->n == 0) { /* keep offsets[0] valid for the broadcast */
+			f->offsets = mr_calloc(1, sizeof(uint64_t));
+			f->sizes = mr_calloc(1, sizeof(uint64_t));
+		}
+	}
+	rc = mr_agree(c->comm, rc);
+	if (rc != MR_OK)
+		return rc;
+	bcast_files(c->comm, c->rank, f);
+
+	mr_range *all = NULL;
+	size_t nall = 0;
+	uint64_t *counts = NULL;
+	if (c->rank == 0) {
+		counts = mr_malloc(mr_mul((size_t)c->nranks, sizeof(uint64_t)));
+		mr_plan_ranges(f, c->nranks, c->cfg->chunk, &all, &nall, counts);
+	}
+	scatter_ranges(c, all, counts, ranges, nranges);
+	free(all);
+	free(counts);
+	return MR_OK;
+}

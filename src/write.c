@@ -1,0 +1,389 @@
+/*
+ * Phase 6, write.  One HDF5 file, format 1 (DESIGN.md), written with
+ * collective parallel HDF5: MPI_Exscan gives each rank its offset and each rank
+ * writes its slice of every dataset by hyperslab.  The file is created under a
+ * temporary name beside the target and renamed by rank 0 only after every rank
+ * has reported success, so a failed run leaves nothing at the output path.
+ *
+ * HDF5's automatic error printing is off; a failed call prints its error stack
+ * once with the rank.  Past file creation, a failure on one rank could leave
+ * the others waiting in a collective write, so it aborts the job instead.
+ */
+#include "internal.h"
+
+#include <errno.h>
+#include <hdf5.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#if !defined(H5_HAVE_PARALLEL)
+#error "mpimr needs the parallel (MPI) build of HDF5"
+#endif
+
+static _Noreturn void h5_fail(const char *what, const char *file, int line)
+{
+	mr_rank_error("HDF5 %s failed at %s:%d; its error stack:", what, file,
+		      line);
+	H5Eprint2(H5E_DEFAULT, stderr);
+	MPI_Abort(MPI_COMM_WORLD, 1);
+	abort();
+}
+/* For calls that return an id or a negative status. */
+#define MR_H5(expr)                                                       \
+	__extension__({                                                     \
+		__typeof__(expr) h5_r_ = (expr);                            \
+		if (h5_r_ < 0)                                              \
+			h5_fail(#expr, __FILE__, __LINE__);                 \
+		h5_r_;                                                      \
+	})
+
+/* ---- the output path, checked by rank 0 before any work ---------------- */
+
+static int check_parent(const char *out)
+{
+	char *copy = mr_strdup(out);
+	const char *dir = dirname(copy);
+	struct stat st;
+	int rc = MR_OK;
+	if (stat(dir, &st) != 0) {
+		mr_error("cannot write '%s': %s", out, strerror(errno));
+		rc = MR_ERR_OUTPUT;
+	} else if (!S_ISDIR(st.st_mode)) {
+		mr_error("cannot write '%s': '%s' is not a directory", out, dir);
+		rc = MR_ERR_OUTPUT;
+	} else if (access(dir, W_OK | X_OK) != 0) {
+		mr_error("cannot write '%s': %s", out, strerror(errno));
+		rc = MR_ERR_OUTPUT;
+	}
+	free(copy);
+	return rc;
+}
+
+/* Rank 0: the output can be written, and its temporary name. */
+static int check_output(mr_ctx *c)
+{
+	const char *out = c->cfg->output;
+	struct stat st;
+	if (stat(out, &st) == 0) {
+		if (S_ISDIR(st.st_mode)) {
+			mr_error("cannot write '%s': Is a directory", out);
+			return MR_ERR_OUTPUT;
+		}
+		if (!c->cfg->force) {
+			mr_error("output '%s' exists; use --force to replace it",
+				 out);
+			return MR_ERR_OUTPUT;
+		}
+	}
+	int rc = check_parent(out);
+	if (rc != MR_OK)
+		return rc;
+	char *copy = mr_strdup(out), *copy2 = mr_strdup(out);
+	int n = snprintf(c->tmp_path, sizeof(c->tmp_path), "%s/.%s.mpimr-%ld.tmp",
+			 dirname(copy), basename(copy2), (long)getpid());
+	free(copy);
+	free(copy2);
+	if (n < 0 || (size_t)n >= sizeof(c->tmp_path)) {
+		mr_error("cannot write '%s': File name too long", out);
+		return MR_ERR_OUTPUT;
+	}
+	return MR_OK;
+}
+
+int mr_output_check(mr_ctx *c)
+{
+	int rc = c->rank == 0 ? check_output(c) : MR_OK;
+	rc = mr_agree(c->comm, rc);
+	if (rc == MR_OK)
+		MR_MPI(MPI_Bcast(c->tmp_path, sizeof(c->tmp_path), MPI_CHAR, 0,
+				 c->comm));
+	return rc;
+}
+
+/* ---- datasets and attributes ------------------------------------------- */
+
+struct out {
+	mr_ctx *c;
+	hid_t file;
+	hid_t dxpl; /* collective transfer */
+};
+
+/* Writes elements [start, start+count) of a new 1-D dataset of total
+ * elements.  Collective: every rank calls it, count may be 0. */
+static void write_1d(struct out *o, hid_t loc, const char *name, hid_t type,
+		     uint64_t total, uint64_t start, uint64_t count,
+		     const void *data)
+{
+	hsize_t dims[1] = {total};
+	hid_t fspace = MR_H5(H5Screate_simple(1, dims, NULL));
+	hid_t d = MR_H5(H5Dcreate2(loc, name, type, fspace, H5P_DEFAULT,
+				     H5P_DEFAULT, H5P_DEFAULT));
+	if (total > 0) {
+		hsize_t one = count ? count : 1, s = start, n = count;
+		hid_t mspace = MR_H5(H5Screate_simple(1, &one, NULL));
+		if (count) {
+			MR_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &s,
+						    NULL, &n, NULL));
+		} else {
+			MR_H5(H5Sselect_none(fspace));
+			MR_H5(H5Sselect_none(mspace));
+		}
+		static const uint64_t dummy;
+		MR_H5(H5Dwrite(d, type, mspace, fspace, o->dxpl,
+				 count ? data : &dummy));
+		H5Sclose(mspace);
+	}
+	H5Dclose(d);
+	H5Sclose(fspace);
+}
+
+static void attr_write(hid_t loc, const char *name, hid_t type,
+		       const void *value)
+{
+	hid_t space = MR_H5(H5Screate(H5S_SCALAR));
+	hid_t a = MR_H5(H5Acreate2(loc, name, type, space, H5P_DEFAULT,
+				     H5P_DEFAULT));
+	MR_H5(H5Awrite(a, type, value));
+	H5Aclose(a);
+	H5Sclose(space);
+}
+
+static void attr_u64(hid_t loc, const char *name, uint64_t v)
+{
+	attr_write(loc, name, H5T_NATIVE_UINT64, &v);
+}
+
+static void attr_str(hid_t loc, const char *name, const char *s)
+{
+	hid_t t = MR_H5(H5Tcopy(H5T_C_S1));
+	MR_H5(H5Tset_size(t, H5T_VARIABLE));
+	MR_H5(H5Tset_cset(t, H5T_CSET_UTF8));
+	attr_write(loc, name, t, &s);
+	H5Tclose(t);
+}
+
+/* The same text on every rank: rank 0's, broadcast. */
+static char *shared_text(mr_ctx *c, const char *mine)
+{
+	uint64_t n = mine ? strlen(mine) : 0;
+	MR_MPI(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, c->comm));
+	char *s = mr_malloc((size_t)n + 1);
+	if (c->rank == 0)
+		memcpy(s, mine, (size_t)n);
+	MR_MPI(MPI_Bcast(s, mr_int_count(n), MPI_CHAR, 0, c->comm));
+	s[n] = '\0';
+	return s;
+}
+
+static void write_root_attrs(struct out *o)
+{
+	mr_ctx *c = o->c;
+	mr_buf argv = {0};
+	for (int i = 0; i < c->cfg->argc; i++) {
+		if (i)
+			mr_buf_add(&argv, " ", 1);
+		mr_buf_add(&argv, c->cfg->argv[i], strlen(c->cfg->argv[i]));
+	}
+	mr_buf_add(&argv, "", 1);
+	char now[32];
+	time_t t = time(NULL);
+	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
+	char *args = shared_text(c, argv.data);
+	char *created = shared_text(c, now);
+
+	attr_u64(o->file, "format", MR_FORMAT);
+	attr_str(o->file, "mpimr_version", MR_VERSION);
+	attr_str(o->file, "job", c->job->name);
+	attr_str(o->file, "argv", args);
+	attr_u64(o->file, "nranks", (uint64_t)c->nranks);
+	attr_str(o->file, "created_utc", created);
+	free(args);
+	free(created);
+	mr_buf_release(&argv);
+}
+
+/* /<job>: keys, offsets, values, and the totals as attributes. */
+static void write_table(struct out *o, const mr_result *res)
+{
+	mr_ctx *c = o->c;
+	uint64_t mine[2] = {res->n, res->keys.len}, before[2] = {0, 0}, all[2];
+	MR_MPI(MPI_Exscan(mine, before, 2, MPI_UINT64_T, MPI_SUM, c->comm));
+	if (c->rank == 0)
+		before[0] = before[1] = 0; /* Exscan leaves rank 0's undefined */
+	MR_MPI(MPI_Allreduce(mine, all, 2, MPI_UINT64_T, MPI_SUM, c->comm));
+
+	hid_t g = MR_H5(H5Gcreate2(o->file, c->job->name, H5P_DEFAULT,
+				     H5P_DEFAULT, H5P_DEFAULT));
+	write_1d(o, g, "key_bytes", H5T_NATIVE_UINT8, all[1], before[1],
+		 res->keys.len, res->keys.data);
+
+	/* Global offsets; the last rank also writes the final one. */
+	bool last = c->rank == c->nranks - 1;
+	uint64_t *off = mr_malloc(mr_mul(res->n + 1, sizeof(uint64_t)));
+	for (size_t i = 0; i <= res->n; i++)
+		off[i] = res->offsets[i] + before[1];
+	write_1d(o, g, "key_offsets", H5T_NATIVE_UINT64, all[0] + 1, before[0],
+		 res->n + (last ? 1 : 0), off);
+	free(off);
+
+	hid_t vt = c->job->value_type == MR_F64 ? H5T_NATIVE_DOUBLE
+						: H5T_NATIVE_UINT64;
+	write_1d(o, g, "values", vt, all[0], before[0], res->n, res->values);
+
+	/* The sum of values, in the values' own type. */
+	mr_value sum = {0}, total = {0};
+	for (size_t i = 0; i < res->n; i++) {
+		if (c->job->value_type == MR_F64)
+			sum.f += res->values[i].f;
+		else
+			sum.u += res->values[i].u;
+	}
+	MR_MPI(MPI_Allreduce(&sum, &total, 1,
+			     c->job->value_type == MR_F64 ? MPI_DOUBLE
+							  : MPI_UINT64_T,
+			     MPI_SUM, c->comm));
+	uint64_t records = 0;
+	MR_MPI(MPI_Allreduce(&c->count[MR_C_RECORDS], &records, 1,
+			     MPI_UINT64_T, MPI_SUM, c->comm));
+	static const char *const order_names[] = {"count", "key", "none"};
+	attr_str(g, "order", order_names[c->cfg->order]);
+	attr_u64(g, "distinct_keys", all[0]);
+	attr_write(g, "total", vt, &total);
+	attr_u64(g, "records", records);
+	attr_u64(g, "input_bytes", c->files.total);
+	attr_u64(g, "input_files", c->files.n);
+	H5Gclose(g);
+}
+
+/* /inputs: the file table, written by rank 0 alone. */
+static void write_inputs(struct out *o)
+{
+	mr_ctx *c = o->c;
+	const mr_files *f = &c->files;
+	uint64_t n = f->n, bytes = f->offsets[f->n];
+	bool me = c->rank == 0;
+	char *paths = mr_malloc((size_t)bytes + 1);
+	for (size_t i = 0; i < f->n; i++)
+		memcpy(paths + f->offsets[i], mr_file_path(f, i),
+		       (size_t)(f->offsets[i + 1] - f->offsets[i]));
+	hid_t g = MR_H5(H5Gcreate2(o->file, "inputs", H5P_DEFAULT,
+				     H5P_DEFAULT, H5P_DEFAULT));
+	write_1d(o, g, "path_bytes", H5T_NATIVE_UINT8, bytes, 0,
+		 me ? bytes : 0, paths);
+	write_1d(o, g, "path_offsets", H5T_NATIVE_UINT64, n + 1, 0,
+		 me ? n + 1 : 0, f->offsets);
+	write_1d(o, g, "sizes", H5T_NATIVE_UINT64, n, 0, me ? n : 0, f->sizes);
+	H5Gclose(g);
+	free(paths);
+}
+
+static void attr_names(hid_t loc, const char *name, const char *const *names,
+		       int n)
+{
+	hid_t t = MR_H5(H5Tcopy(H5T_C_S1));
+	MR_H5(H5Tset_size(t, H5T_VARIABLE));
+	hsize_t dims[1] = {(hsize_t)n};
+	hid_t space = MR_H5(H5Screate_simple(1, dims, NULL));
+	hid_t a = MR_H5(H5Acreate2(loc, name, t, space, H5P_DEFAULT,
+				     H5P_DEFAULT));
+	MR_H5(H5Awrite(a, t, names));
+	H5Aclose(a);
+	H5Sclose(space);
+	H5Tclose(t);
+}
+
+/* /stats: per-rank phase times and counters, each rank its own row. */
+static void write_stats(struct out *o)
+{
+	mr_ctx *c = o->c;
+	hid_t g = MR_H5(H5Gcreate2(o->file, "stats", H5P_DEFAULT,
+				     H5P_DEFAULT, H5P_DEFAULT));
+	hsize_t dims[2] = {(hsize_t)c->nranks, MR_NPHASES};
+	hid_t fspace = MR_H5(H5Screate_simple(2, dims, NULL));
+	hid_t d = MR_H5(H5Dcreate2(g, "phase_seconds", H5T_NATIVE_DOUBLE,
+				     fspace, H5P_DEFAULT, H5P_DEFAULT,
+				     H5P_DEFAULT));
+	hsize_t start[2] = {(hsize_t)c->rank, 0}, count[2] = {1, MR_NPHASES};
+	MR_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count,
+				    NULL));
+	hid_t mspace = MR_H5(H5Screate_simple(2, count, NULL));
+	MR_H5(H5Dwrite(d, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl,
+			 c->phase));
+	attr_names(d, "phase_names", mr_phase_names, MR_NPHASES);
+	H5Sclose(mspace);
+	H5Dclose(d);
+	H5Sclose(fspace);
+	for (int k = 0; k < MR_NCOUNTERS; k++)
+		write_1d(o, g, mr_counter_names[k], H5T_NATIVE_UINT64,
+			 (uint64_t)c->nranks, (uint64_t)c->rank, 1,
+			 &c->count[k]);
+	H5Gclose(g);
+}
+
+/* Creates the temporary file; every rank learns whether it worked. */
+static int create_file(struct out *o)
+{
+	mr_ctx *c = o->c;
+	hid_t fapl = MR_H5(H5Pcreate(H5P_FILE_ACCESS));
+	MR_H5(H5Pset_fapl_mpio(fapl, c->comm, MPI_INFO_NULL));
+	MR_H5(H5Pset_all_coll_metadata_ops(fapl, 1));
+	MR_H5(H5Pset_coll_metadata_write(fapl, 1));
+	o->file = H5Fcreate(c->tmp_path, H5F_ACC_EXCL, H5P_DEFAULT, fapl);
+	H5Pclose(fapl);
+	int rc = MR_OK;
+	if (o->file < 0) {
+		mr_rank_error("cannot create '%s'; the HDF5 error stack:",
+			      c->tmp_path);
+		H5Eprint2(H5E_DEFAULT, stderr);
+		rc = MR_ERR_HDF5;
+	}
+	rc = mr_agree(c->comm, rc);
+	if (rc != MR_OK) {
+		if (o->file >= 0)
+			H5Fclose(o->file);
+		MR_MPI(MPI_Barrier(c->comm));
+		if (c->rank == 0)
+			unlink(c->tmp_path); /* ours: the name has our pid */
+	}
+	return rc;
+}
+
+int mr_write(mr_ctx *c, const mr_result *res)
+{
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	struct out o = {.c = c};
+	int rc = create_file(&o);
+	if (rc != MR_OK)
+		return rc;
+	o.dxpl = MR_H5(H5Pcreate(H5P_DATASET_XFER));
+	MR_H5(H5Pset_dxpl_mpio(o.dxpl, H5FD_MPIO_COLLECTIVE));
+
+	write_root_attrs(&o);
+	write_table(&o, res);
+	write_inputs(&o);
+	c->phase[MR_PHASE_WRITE] = mr_now() - c->write_start;
+	c->count[MR_C_PEAK_RSS] = mr_peak_rss();
+	write_stats(&o);
+	/* Last, so a file that has it was written whole. */
+	attr_u64(o.file, "complete", 1);
+	H5Pclose(o.dxpl);
+	rc = H5Fclose(o.file) < 0 ? MR_ERR_HDF5 : MR_OK;
+	if (rc != MR_OK)
+		mr_rank_error("cannot close '%s'", c->tmp_path);
+	rc = mr_agree(c->comm, rc);
+	if (c->rank == 0) {
+		if (rc == MR_OK && rename(c->tmp_path, c->cfg->output) != 0) {
+			mr_error("cannot rename '%s' to '%s': %s", c->tmp_path,
+				 c->cfg->output, strerror(errno));
+			rc = MR_ERR_OUTPUT;
+		}
+		if (rc != MR_OK)
+			unlink(c->tmp_path);
+	}
+	MR_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, c->comm));
+	return rc;
+}
