@@ -108,32 +108,56 @@ static unsigned wanted_length(uint64_t rank)
     return MAXLEN;
 }
 
+/* (a * b) mod m for a, b < m < 2^62, without 128-bit integers */
+static uint64_t mulmod(uint64_t a, uint64_t b, uint64_t m)
+{
+    uint64_t r = 0;
+    a %= m;
+    while (b) {
+        if (b & 1) {
+            r += a;
+            if (r >= m)
+                r -= m;
+        }
+        a += a;
+        if (a >= m)
+            a -= m;
+        b >>= 1;
+    }
+    return r;
+}
+
 /*
  * Build the words of ranks 1..n into vocab (STRIDE bytes each) and their
  * lengths into lens.  Ranks are taken in order; each gets the next free
  * index in the class of its wanted length (or of the next longer length
  * when that class is full), and the index is spread over the 26^len words
- * of the class by a bijection (multiply by a unit mod 26^len, add a
- * constant).  Same class and different index, or different length: the
- * words differ.
+ * of the class by a bijection: multiply by a unit mod 26^len (odd, not a
+ * multiple of 13, near 0.618 * 26^len so that neighbours differ in every
+ * letter) and add a constant of the class.  Same class and different index, or different
+ * length: the words differ.
  */
 static void build_vocab(uint64_t n, char *vocab, unsigned char *lens)
 {
-    uint64_t cap[MAXLEN + 1], used[MAXLEN + 1];
+    uint64_t cap[MAXLEN + 1], used[MAXLEN + 1], mul[MAXLEN + 1], add[MAXLEN + 1];
+    uint64_t x = 0x2545F4914F6CDD1Dull;
     cap[0] = 1;
     used[0] = 0;
+    mul[0] = add[0] = 1;
     for (unsigned len = 1; len <= MAXLEN; len++) {
         cap[len] = cap[len - 1] * 26;
         used[len] = 0;
+        mul[len] = (uint64_t)((double)cap[len] * 0.6180339887498949);
+        while (mul[len] % 2 == 0 || mul[len] % 13 == 0)
+            mul[len]++;
+        add[len] = splitmix64(&x) % cap[len];
     }
     for (uint64_t i = 0; i < n; i++) {
         unsigned len = wanted_length(i + 1);
         while (used[len] >= cap[len])
             len++;                       /* 26^12 > any n we accept */
         uint64_t idx = used[len]++;
-        /* 7919 is prime, not 2 or 13, so a unit mod 26^len; idx < 2^32. */
-        uint64_t v = ((idx % cap[len]) * 7919u % cap[len]
-                      + 0x2545F4914F6CDD1Dull % cap[len]) % cap[len];
+        uint64_t v = (mulmod(idx, mul[len], cap[len]) + add[len]) % cap[len];
         char *w = vocab + i * STRIDE;
         for (unsigned j = 0; j < len; j++) {
             w[j] = (char)('a' + v % 26);

@@ -47,6 +47,39 @@ static int cmp_names(const void *a, const void *b)
 	return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/*
+ * The children of directory path as full paths, sorted so that full paths
+ * come in byte order: a directory sorts as its name plus '/', as every path
+ * under it begins (its trailing '/' is dropped again by walk_dir).
+ */
+static char **list_dir(const char *path, DIR *d, size_t *count)
+{
+	char **names = NULL;
+	size_t n = 0, plen = strlen(path);
+	bool slash = plen > 0 && path[plen - 1] == '/';
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+			continue;
+		if (n % 64 == 0)
+			names = mr_realloc(names, mr_mul(n + 64, sizeof(*names)));
+		size_t len = strlen(e->d_name);
+		char *child = mr_malloc(plen + len + 3);
+		memcpy(child, path, plen);
+		size_t at = plen;
+		if (!slash)
+			child[at++] = '/';
+		memcpy(child + at, e->d_name, len + 1);
+		struct stat cst;
+		if (stat(child, &cst) == 0 && S_ISDIR(cst.st_mode))
+			strcpy(child + at + len, "/");
+		names[n++] = child;
+	}
+	qsort(names, n, sizeof(*names), cmp_names);
+	*count = n;
+	return names;
+}
+
 static int walk_path(struct walk *w, const char *path);
 
 static int walk_dir(struct walk *w, const char *path, const struct stat *st)
@@ -66,37 +99,20 @@ static int walk_dir(struct walk *w, const char *path, const struct stat *st)
 		mr_error("cannot read '%s': %s", path, strerror(errno));
 		return MR_ERR_INPUT;
 	}
-	char **names = NULL;
-	size_t n = 0;
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
-			continue;
-		if (n % 64 == 0)
-			names = mr_realloc(names, mr_mul(n + 64, sizeof(*names)));
-		names[n++] = mr_strdup(e->d_name);
-	}
+	size_t n;
+	char **names = list_dir(path, d, &n);
 	closedir(d);
-	qsort(names, n, sizeof(*names), cmp_names);
 
 	w->devs[w->depth] = st->st_dev;
 	w->inos[w->depth] = st->st_ino;
 	w->depth++;
 	int rc = MR_OK;
-	size_t plen = strlen(path);
-	bool slash = plen > 0 && path[plen - 1] == '/';
 	for (size_t i = 0; i < n; i++) {
-		if (rc == MR_OK) {
-			size_t len = plen + 1 + strlen(names[i]) + 1;
-			char *child = mr_malloc(len);
-			memcpy(child, path, plen);
-			size_t at = plen;
-			if (!slash)
-				child[at++] = '/';
-			strcpy(child + at, names[i]);
-			rc = walk_path(w, child);
-			free(child);
-		}
+		size_t len = strlen(names[i]);
+		if (names[i][len - 1] == '/')
+			names[i][len - 1] = '\0';
+		if (rc == MR_OK)
+			rc = walk_path(w, names[i]);
 		free(names[i]);
 	}
 	free(names);

