@@ -6,6 +6,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/mman.h>
 
 static _Noreturn void out_of_memory(size_t n, const char *file, int line)
 {
@@ -49,6 +50,22 @@ void *mr_realloc_at(void *p, size_t n, const char *file, int line)
 	if (!q)
 		out_of_memory(n, file, line);
 	return q;
+}
+
+void *mr_alloc_zeroed_large(size_t n, const char *file, int line)
+{
+	/* Big tables are probed at random: 2 MiB pages save most TLB misses
+	 * where the kernel gives them on request (transparent huge pages). */
+	const size_t huge = (size_t)2 << 20;
+	if (n < 2 * huge)
+		return mr_calloc_at(n, 1, file, line);
+	void *p = NULL;
+	if (posix_memalign(&p, huge, n) != 0)
+		out_of_memory(n, file, line);
+#ifdef MADV_HUGEPAGE
+	madvise(p, n, MADV_HUGEPAGE);
+#endif
+	return memset(p, 0, n);
 }
 
 char *mr_strdup_at(const char *s, const char *file, int line)

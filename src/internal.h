@@ -25,6 +25,9 @@ void *mr_malloc_at(size_t n, const char *file, int line);
 void *mr_calloc_at(size_t n, size_t size, const char *file, int line);
 void *mr_realloc_at(void *p, size_t n, const char *file, int line);
 char *mr_strdup_at(const char *s, const char *file, int line);
+/* n zeroed bytes for a large, randomly probed table (huge pages where the
+ * kernel gives them); free with free(). */
+void *mr_alloc_zeroed_large(size_t n, const char *file, int line);
 #define mr_malloc(n) mr_malloc_at((n), __FILE__, __LINE__)
 #define mr_calloc(n, s) mr_calloc_at((n), (s), __FILE__, __LINE__)
 #define mr_realloc(p, n) mr_realloc_at((p), (n), __FILE__, __LINE__)
@@ -77,6 +80,17 @@ void mr_table_free(mr_table **t);
 /* Inserts key with v, or combines v into the value it has.  key is copied. */
 int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash,
 		    mr_value v, mr_combine_fn combine);
+/* Pending upserts, applied together so that their cache misses overlap:
+ * mr_table_prefetch on each as it is queued, then mr_table_upsert_batch. */
+typedef struct mr_pending {
+	uint64_t hash;
+	const char *key; /* borrowed until the batch is applied */
+	size_t len;
+	mr_value value;
+} mr_pending;
+void mr_table_prefetch(const mr_table *t, uint64_t hash);
+/* Upserts p[0..n) in order; stops at the first status that is not MR_OK. */
+int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n, mr_combine_fn combine);
 size_t mr_table_count(const mr_table *t);
 size_t mr_table_key_bytes(const mr_table *t); /* sum of key lengths */
 size_t mr_table_memory(const mr_table *t);    /* bytes held, slots + arena */

@@ -13,17 +13,48 @@
 
 #define BLOCK_SIZE ((size_t)1 << 20)
 
+/*
+ * Emits are queued and applied to the table in batches, so that the cache
+ * misses of many keys overlap; the key bytes are copied into the batch.
+ */
+#define BATCH 32
+
 struct mr_emitter {
 	mr_table *table;
 	mr_combine_fn combine;
 	uint64_t pairs;
+	int status; /* the first failure of an applied batch */
+	size_t n;
+	mr_pending pending[BATCH];
+	mr_buf keys; /* the pending keys' bytes */
 };
+
+static int flush(mr_emitter *e)
+{
+	if (e->n == 0)
+		return e->status;
+	/* Keys were appended to e->keys, which may have moved: point at them
+	 * only now. */
+	size_t at = 0;
+	for (size_t i = 0; i < e->n; i++) {
+		e->pending[i].key = e->keys.data + at;
+		at += e->pending[i].len;
+	}
+	if (e->status == MR_OK)
+		e->status = mr_table_upsert_batch(e->table, e->pending, e->n, e->combine);
+	e->n = 0;
+	e->keys.len = 0;
+	return e->status;
+}
 
 int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
 {
+	uint64_t h = mr_hash(key, len);
+	mr_table_prefetch(out->table, h);
+	out->pending[out->n++] = (mr_pending){.hash = h, .len = len, .value = v};
+	mr_buf_add(&out->keys, key, len);
 	out->pairs++;
-	return mr_table_upsert(out->table, key, len, mr_hash(key, len), v,
-			       out->combine);
+	return out->n == BATCH ? flush(out) : out->status;
 }
 
 struct map_state {
@@ -108,6 +139,10 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 	}
 	if (r.fd >= 0)
 		close(r.fd);
+	int frc = flush(&s.em);
+	if (rc == MR_OK)
+		rc = frc;
+	mr_buf_release(&s.em.keys);
 	if (s.progress)
 		report_progress(&s, true);
 

@@ -41,7 +41,7 @@ static size_t entry_size(size_t len)
 
 static void alloc_slots(mr_table *t, size_t nslots)
 {
-	t->slots = mr_calloc(nslots, sizeof(struct slot));
+	t->slots = mr_alloc_zeroed_large(mr_mul(nslots, sizeof(struct slot)), __FILE__, __LINE__);
 	t->mask = nslots - 1;
 	t->shift = 64u - (unsigned)__builtin_ctzll((unsigned long long)nslots);
 }
@@ -113,6 +113,28 @@ int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash,
 	t->key_bytes += len;
 	if (t->count * MAX_LOAD_DEN > (t->mask + 1) * MAX_LOAD_NUM)
 		grow(t);
+	return MR_OK;
+}
+
+void mr_table_prefetch(const mr_table *t, uint64_t hash)
+{
+	__builtin_prefetch(&t->slots[hash >> t->shift]);
+}
+
+int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n, mr_combine_fn combine)
+{
+	/* The slots were prefetched as the batch filled; now the entries
+	 * they point at, so that both misses of a hit are in flight at once. */
+	for (size_t i = 0; i < n; i++) {
+		const struct slot *s = &t->slots[p[i].hash >> t->shift];
+		if (s->ref)
+			__builtin_prefetch(t->arena.data + s->ref - 1);
+	}
+	for (size_t i = 0; i < n; i++) {
+		int rc = mr_table_upsert(t, p[i].key, p[i].len, p[i].hash, p[i].value, combine);
+		if (rc != MR_OK)
+			return rc;
+	}
 	return MR_OK;
 }
 
