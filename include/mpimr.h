@@ -24,12 +24,12 @@ extern "C" {
 #endif
 
 #define MR_VERSION "0.1.0"
-#define MR_FORMAT 1 /* the output file's format number, attribute "format" */
+#define MR_FORMAT  1 /* the output file's format number, attribute "format" */
 
 enum mr_status {
 	MR_OK = 0,
 	MR_ERR_NOMEM = -1,   /* an allocation failed */
-	MR_ERR_IO = -2,      /* reading an input or writing the output failed */
+	MR_ERR_IO = -2,	     /* reading an input or writing the output failed */
 	MR_ERR_MPI = -3,     /* an MPI call failed */
 	MR_ERR_HDF5 = -4,    /* an HDF5 call failed */
 	MR_ERR_USAGE = -5,   /* bad options or arguments */
@@ -105,15 +105,15 @@ enum mr_verbosity { MR_QUIET = 0, MR_NORMAL = 1, MR_VERBOSE = 2 };
 typedef struct mr_config {
 	const char *const *inputs; /* files and directories, borrowed */
 	size_t ninputs;
-	const char *output;    /* the HDF5 file to write, borrowed */
-	int force;             /* replace an existing output (only on success) */
+	const char *output; /* the HDF5 file to write, borrowed */
+	int force;	    /* replace an existing output (only on success) */
 	enum mr_order order;
-	uint64_t chunk;        /* bytes per input range; 0: the default */
-	uint64_t shuffle_round;/* bytes a rank sends per exchange round; 0: default */
-	const char *stats_json;/* also write the statistics here, or NULL */
+	uint64_t chunk;		/* bytes per input range; 0: the default */
+	uint64_t shuffle_round; /* bytes a rank sends per exchange round; 0: default */
+	const char *stats_json; /* also write the statistics here, or NULL */
 	enum mr_verbosity verbosity;
-	int progress;          /* show map progress on a terminal */
-	int argc;              /* the command line, recorded in the file */
+	int progress; /* show map progress on a terminal */
+	int argc;     /* the command line, recorded in the file */
 	char **argv;
 } mr_config;
 

@@ -10,8 +10,7 @@
 
 static _Noreturn void out_of_memory(size_t n, const char *file, int line)
 {
-	mr_rank_error("out of memory allocating %zu bytes at %s:%d", n, file,
-		      line);
+	mr_rank_error("out of memory allocating %zu bytes at %s:%d", n, file, line);
 	int up = 0, down = 0;
 	MPI_Initialized(&up);
 	MPI_Finalized(&down);
@@ -79,8 +78,8 @@ void mr_buf_reserve(mr_buf *b, size_t extra)
 	size_t need;
 	if (__builtin_add_overflow(b->len, extra, &need))
 		out_of_memory(SIZE_MAX, __FILE__, __LINE__);
-	if (need <= b->cap)
-		return;
+	if (need <= b->cap && b->data)
+		return; /* data is never NULL after a reserve, so data + len is valid */
 	/* Grow by half again, so appends stay amortised O(1). */
 	size_t cap = b->cap + b->cap / 2;
 	if (cap < b->cap || cap < need)

@@ -14,14 +14,13 @@
 
 static void usage(FILE *f)
 {
-	fprintf(f,
-		"usage: mpimr JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
-		"       mpirun -np N mpimr JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
-		"       mpimr jobs                      list the built-in jobs\n"
-		"       mpimr show FILE.h5 [--top N]    print a result, key<TAB>value\n"
-		"       mpimr --help | --version\n"
-		"\n"
-		"Run 'mpimr JOB --help' for a job's options.\n");
+	fprintf(f, "usage: mpimr JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
+		   "       mpirun -np N mpimr JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
+		   "       mpimr jobs                      list the built-in jobs\n"
+		   "       mpimr show FILE.h5 [--top N]    print a result, key<TAB>value\n"
+		   "       mpimr --help | --version\n"
+		   "\n"
+		   "Run 'mpimr JOB --help' for a job's options.\n");
 }
 
 static void job_usage(FILE *f, const mr_job *job)
@@ -53,7 +52,7 @@ static void job_usage(FILE *f, const mr_job *job)
 bool mr_parse_size(const char *s, uint64_t *out)
 {
 	char *end;
-	if (!s || !*s || *s == '-')
+	if (!s || *s < '0' || *s > '9') /* strtoull would skip blanks and take '-' */
 		return false;
 	errno = 0;
 	unsigned long long v = strtoull(s, &end, 10);
@@ -61,10 +60,26 @@ bool mr_parse_size(const char *s, uint64_t *out)
 		return false;
 	unsigned shift = 0;
 	switch (*end) {
-	case 'k': case 'K': shift = 10; end++; break;
-	case 'm': case 'M': shift = 20; end++; break;
-	case 'g': case 'G': shift = 30; end++; break;
-	case 't': case 'T': shift = 40; end++; break;
+	case 'k':
+	case 'K':
+		shift = 10;
+		end++;
+		break;
+	case 'm':
+	case 'M':
+		shift = 20;
+		end++;
+		break;
+	case 'g':
+	case 'G':
+		shift = 30;
+		end++;
+		break;
+	case 't':
+	case 'T':
+		shift = 40;
+		end++;
+		break;
 	}
 	if (*end == 'B' || *end == 'b')
 		end++;
@@ -97,12 +112,10 @@ static int bad_usage(const mr_job *job, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
-enum { OPT_FORCE = 256, OPT_ORDER, OPT_CHUNK, OPT_ROUND, OPT_STATS,
-       OPT_PROGRESS };
+enum { OPT_FORCE = 256, OPT_ORDER, OPT_CHUNK, OPT_ROUND, OPT_STATS, OPT_PROGRESS };
 
 /* Fills cfg from argv; returns -1 to run, or an exit status. */
-static int parse_job_args(const mr_job *job, int argc, char **argv,
-			  mr_config *cfg)
+static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *cfg)
 {
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'},
@@ -132,8 +145,10 @@ static int parse_job_args(const mr_job *job, int argc, char **argv,
 			else if (!strcmp(optarg, "none"))
 				cfg->order = MR_ORDER_NONE;
 			else
-				return bad_usage(job, "unknown order '%s' "
-					"(count, key or none)", optarg);
+				return bad_usage(job,
+						 "unknown order '%s' "
+						 "(count, key or none)",
+						 optarg);
 			break;
 		case OPT_CHUNK:
 		case OPT_ROUND: {
@@ -151,12 +166,8 @@ static int parse_job_args(const mr_job *job, int argc, char **argv,
 			if (mr_log_rank() == 0)
 				job_usage(stdout, job);
 			return 0;
-		case ':':
-			return bad_usage(job, "option '%s' needs a value",
-					 argv[optind - 1]);
-		default:
-			return bad_usage(job, "unknown option '%s'",
-					 argv[optind - 1]);
+		case ':': return bad_usage(job, "option '%s' needs a value", argv[optind - 1]);
+		default: return bad_usage(job, "unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	if (!cfg->output)
@@ -197,8 +208,7 @@ static int show_command(int argc, char **argv)
 			char *end;
 			top = strtoll(argv[++i], &end, 10);
 			if (*end || top < 0) {
-				fprintf(stderr, "mpimr: bad count '%s' for --top\n",
-					argv[i]);
+				fprintf(stderr, "mpimr: bad count '%s' for --top\n", argv[i]);
 				return EXIT_USAGE;
 			}
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
@@ -208,8 +218,9 @@ static int show_command(int argc, char **argv)
 			       " return and backslash print as \\t, \\n, \\r, \\\\.\n");
 			return 0;
 		} else if (argv[i][0] == '-' || path) {
-			fprintf(stderr, "mpimr: unexpected argument '%s'\n"
-					"usage: mpimr show FILE.h5 [--top N]\n",
+			fprintf(stderr,
+				"mpimr: unexpected argument '%s'\n"
+				"usage: mpimr show FILE.h5 [--top N]\n",
 				argv[i]);
 			return EXIT_USAGE;
 		} else {
@@ -239,8 +250,8 @@ int mr_main(int argc, char **argv, const mr_job *const *jobs)
 		H5get_libversion(&maj, &min, &rel);
 		int mv, ms;
 		MPI_Get_version(&mv, &ms);
-		printf("mpimr %s (output format %d; HDF5 %u.%u.%u; MPI %d.%d)\n",
-		       MR_VERSION, MR_FORMAT, maj, min, rel, mv, ms);
+		printf("mpimr %s (output format %d; HDF5 %u.%u.%u; MPI %d.%d)\n", MR_VERSION,
+		       MR_FORMAT, maj, min, rel, mv, ms);
 		return 0;
 	}
 	if (!strcmp(cmd, "jobs")) {

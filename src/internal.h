@@ -16,7 +16,7 @@
 #include <xxhash.h>
 
 #define MR_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define MR_UNUSED(x) ((void)(x))
+#define MR_UNUSED(x)	((void)(x))
 
 /* ---- memory (buf.c) ---------------------------------------------------
  * Allocation failure is a fault only this rank sees: the wrappers print the
@@ -28,10 +28,10 @@ char *mr_strdup_at(const char *s, const char *file, int line);
 /* n zeroed bytes for a large, randomly probed table (huge pages where the
  * kernel gives them); free with free(). */
 void *mr_alloc_zeroed_large(size_t n, const char *file, int line);
-#define mr_malloc(n) mr_malloc_at((n), __FILE__, __LINE__)
-#define mr_calloc(n, s) mr_calloc_at((n), (s), __FILE__, __LINE__)
+#define mr_malloc(n)	 mr_malloc_at((n), __FILE__, __LINE__)
+#define mr_calloc(n, s)	 mr_calloc_at((n), (s), __FILE__, __LINE__)
 #define mr_realloc(p, n) mr_realloc_at((p), (n), __FILE__, __LINE__)
-#define mr_strdup(s) mr_strdup_at((s), __FILE__, __LINE__)
+#define mr_strdup(s)	 mr_strdup_at((s), __FILE__, __LINE__)
 /* n * size, or abort with a message naming file:line if it overflows size_t. */
 size_t mr_mul_at(size_t n, size_t size, const char *file, int line);
 #define mr_mul(n, s) mr_mul_at((n), (s), __FILE__, __LINE__)
@@ -78,8 +78,8 @@ typedef int (*mr_combine_fn)(mr_value *acc, mr_value in);
 mr_table *mr_table_new(size_t expected_keys);
 void mr_table_free(mr_table **t);
 /* Inserts key with v, or combines v into the value it has.  key is copied. */
-int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash,
-		    mr_value v, mr_combine_fn combine);
+int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_value v,
+		    mr_combine_fn combine);
 /* Pending upserts, applied together so that their cache misses overlap:
  * mr_table_prefetch on each as it is queued, then mr_table_upsert_batch. */
 typedef struct mr_pending {
@@ -96,8 +96,7 @@ size_t mr_table_key_bytes(const mr_table *t); /* sum of key lengths */
 size_t mr_table_memory(const mr_table *t);    /* bytes held, slots + arena */
 /* Iterates in insertion order: start with *pos = 0; returns false at the end.
  * *key is borrowed from the table until it changes or is freed. */
-bool mr_table_next(const mr_table *t, size_t *pos, const char **key,
-		   size_t *len, mr_value *v);
+bool mr_table_next(const mr_table *t, size_t *pos, const char **key, size_t *len, mr_value *v);
 
 /* ---- records (records.c) ----------------------------------------------
  * The record rule and the tokenizer.  A sink returns MR_OK or a status. */
@@ -110,8 +109,8 @@ static inline bool mr_is_space(unsigned char c)
 /* Calls fn for every complete record in buf[0..n), which starts at a record
  * boundary.  A trailing record with no delimiter after it is not passed; its
  * start is returned in *tail (n if none).  Returns MR_OK or fn's status. */
-int mr_scan_records(const char *buf, size_t n, enum mr_record_rule rule,
-		    mr_record_fn fn, void *arg, size_t *tail);
+int mr_scan_records(const char *buf, size_t n, enum mr_record_rule rule, mr_record_fn fn, void *arg,
+		    size_t *tail);
 
 /* Reads the records of one byte range of an open file, by the boundary rule:
  * those that start in [off, off + len), the last one finished past the end.
@@ -126,8 +125,7 @@ typedef struct mr_reader {
 	mr_buf carry; /* a record that spans blocks */
 	uint64_t bytes_read;
 } mr_reader;
-int mr_read_range(mr_reader *r, uint64_t off, uint64_t len, mr_record_fn fn,
-		  void *arg);
+int mr_read_range(mr_reader *r, uint64_t off, uint64_t len, mr_record_fn fn, void *arg);
 void mr_reader_release(mr_reader *r);
 
 /* ---- logging and errors (log.c) ---------------------------------------- */
@@ -142,13 +140,12 @@ void mr_error(const char *fmt, ...) MR_PRINTF(1, 2);
 /* An error only this rank knows: "mpimr: rank R on HOST: ...". */
 void mr_rank_error(const char *fmt, ...) MR_PRINTF(1, 2);
 /* Prints an MPI failure with the call, rank and place, then aborts the job. */
-_Noreturn void mr_mpi_fail(const char *call, int code, const char *file,
-			   int line);
-#define MR_MPI(call)                                                        \
-	do {                                                                \
-		int mr_rc_ = (call);                                        \
-		if (mr_rc_ != MPI_SUCCESS)                                  \
-			mr_mpi_fail(#call, mr_rc_, __FILE__, __LINE__);     \
+_Noreturn void mr_mpi_fail(const char *call, int code, const char *file, int line);
+#define MR_MPI(call)                                                    \
+	do {                                                            \
+		int mr_rc_ = (call);                                    \
+		if (mr_rc_ != MPI_SUCCESS)                              \
+			mr_mpi_fail(#call, mr_rc_, __FILE__, __LINE__); \
 	} while (0)
 /* The worst (most negative) status over all ranks: collective. */
 int mr_agree(MPI_Comm comm, int status);
@@ -189,10 +186,10 @@ extern const char *const mr_counter_names[MR_NCOUNTERS];
 /* The input files, identical on every rank after split. */
 typedef struct mr_files {
 	size_t n;
-	mr_buf paths;      /* NUL-terminated paths, concatenated */
+	mr_buf paths;	   /* NUL-terminated paths, concatenated */
 	uint64_t *offsets; /* [n+1] into paths, NULs not counted in lengths */
 	uint64_t *sizes;   /* [n] */
-	uint64_t total;    /* sum of sizes */
+	uint64_t total;	   /* sum of sizes */
 } mr_files;
 static inline const char *mr_file_path(const mr_files *f, size_t i)
 {
@@ -209,7 +206,7 @@ typedef struct mr_range {
 /* The final, ordered slice of the table this rank writes. */
 typedef struct mr_result {
 	size_t n;
-	mr_buf keys;       /* key bytes, concatenated */
+	mr_buf keys;	   /* key bytes, concatenated */
 	uint64_t *offsets; /* [n+1], local: key i is keys[offsets[i]..offsets[i+1]) */
 	mr_value *values;  /* [n] */
 } mr_result;
@@ -235,11 +232,10 @@ int mr_split(mr_ctx *c, mr_range **ranges, size_t *nranges);
 /* Cuts files into ranges of at most chunk bytes, nranks contiguous shares of
  * about equal bytes.  *counts[nranks] says how many ranges each rank gets.
  * Local; used by split on rank 0, and by tests. */
-void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk,
-		    mr_range **ranges, size_t *nranges, uint64_t *counts);
+void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk, mr_range **ranges,
+		    size_t *nranges, uint64_t *counts);
 /* Local: reads this rank's ranges into a new combined table. */
-int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges,
-	   mr_table **out);
+int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out);
 /* Collective: the shuffle.  Sends each key of *t to its owner; consumes *t.
  * The received records come back in *recv (framed, see mr_frame_*). */
 int mr_shuffle(mr_ctx *c, mr_table **t, mr_buf *recv);
@@ -265,28 +261,26 @@ static inline size_t mr_frame_size(size_t keylen)
 }
 char *mr_frame_put(char *p, const char *key, uint32_t len, mr_value v);
 /* Reads the frame at *p (within end); returns false if none is complete. */
-bool mr_frame_get(const char **p, const char *end, const char **key,
-		  uint32_t *len, mr_value *v);
+bool mr_frame_get(const char **p, const char *end, const char **key, uint32_t *len, mr_value *v);
 
 /* Moves send[] (sendcounts[d] bytes for rank d, in rank order) so that every
  * rank receives, in *recv, what each rank sent it, sources in rank order.
  * Counts go by MPI_Alltoall as uint64; data by MPI_Alltoallv in rounds of at
  * most round_bytes sent per rank.  Collective. */
-int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts,
-		uint64_t round_bytes, mr_buf *recv, uint64_t *bytes_received);
+int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts, uint64_t round_bytes,
+		mr_buf *recv, uint64_t *bytes_received);
 /* The round plan: each peer gets at most per_peer bytes a round, where
- * per_peer = max(1, min(INT_MAX, round_bytes / nranks)).  Local, pure. */
+ * per_peer = max(1, min(INT_MAX / nranks, round_bytes / nranks)), so a whole
+ * round's buffer is indexed by int displacements.  Local, pure. */
 uint64_t mr_round_per_peer(uint64_t round_bytes, int nranks);
-uint64_t mr_rounds_needed(const uint64_t *counts, int nranks,
-			  uint64_t per_peer);
+uint64_t mr_rounds_needed(const uint64_t *counts, int nranks, uint64_t per_peer);
 /* The bytes [*off, *off + return) of a total that round r moves. */
-int mr_round_slice(uint64_t total, uint64_t per_peer, uint64_t r,
-		   uint64_t *off);
+int mr_round_slice(uint64_t total, uint64_t per_peer, uint64_t r, uint64_t *off);
 
 /* ---- reading a result file (show.c) ------------------------------------ */
 int mr_show(const char *path, long long top);
 
-/* ---- options (options.c) ----------------------------------------------- */
+/* ---- the command line (cli.c) ----------------------------------------------- */
 /* Parses "64M"-style sizes; returns false on junk or overflow. */
 bool mr_parse_size(const char *s, uint64_t *out);
 

@@ -69,8 +69,7 @@ void mr_rank_error(const char *fmt, ...)
 	gethostname(host, sizeof(host) - 1);
 	host[sizeof(host) - 1] = '\0';
 	char prefix[320];
-	snprintf(prefix, sizeof(prefix), "mpimr: rank %d on %s: ", log_rank,
-		 host);
+	snprintf(prefix, sizeof(prefix), "mpimr: rank %d on %s: ", log_rank, host);
 	va_list ap;
 	va_start(ap, fmt);
 	vprint(stderr, prefix, fmt, ap);
@@ -101,8 +100,8 @@ int mr_agree(MPI_Comm comm, int status)
 int mr_int_count_at(uint64_t n, const char *file, int line)
 {
 	if (n > INT_MAX) {
-		mr_rank_error("count %llu does not fit an MPI int at %s:%d",
-			      (unsigned long long)n, file, line);
+		mr_rank_error("count %llu does not fit an MPI int at %s:%d", (unsigned long long)n,
+			      file, line);
 		MPI_Abort(MPI_COMM_WORLD, 1);
 		abort();
 	}

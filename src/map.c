@@ -74,13 +74,11 @@ static void report_progress(struct map_state *s, bool final)
 	if (!final && now - s->last_report < 0.5)
 		return;
 	s->last_report = now;
-	double pct = s->my_bytes ? 100.0 * (double)s->reader->bytes_read /
-					   (double)s->my_bytes
-				 : 100.0;
+	double pct =
+		s->my_bytes ? 100.0 * (double)s->reader->bytes_read / (double)s->my_bytes : 100.0;
 	if (pct > 100.0)
 		pct = 100.0;
-	fprintf(stderr, "\rmap: %5.1f%% of rank 0's ranges%s", pct,
-		final ? "\n" : "");
+	fprintf(stderr, "\rmap: %5.1f%% of rank 0's ranges%s", pct, final ? "\n" : "");
 	fflush(stderr);
 }
 
@@ -92,8 +90,7 @@ static int on_record(void *arg, const char *rec, size_t len)
 		report_progress(s, false);
 	int rc = s->job->map(rec, len, &s->em);
 	if (rc != MR_OK && rc != MR_ERR_NOMEM && rc != MR_ERR_LIMIT) {
-		mr_rank_error("job '%s': map failed: %s", s->job->name,
-			      mr_strerror(rc));
+		mr_rank_error("job '%s': map failed: %s", s->job->name, mr_strerror(rc));
 		rc = MR_ERR_JOB;
 	}
 	return rc;
@@ -101,14 +98,13 @@ static int on_record(void *arg, const char *rec, size_t len)
 
 int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 {
-	mr_reader r = {.fd = -1, .rule = c->job->record,
-		       .block_size = BLOCK_SIZE};
+	mr_reader r = {.fd = -1, .rule = c->job->record, .block_size = BLOCK_SIZE};
 	struct map_state s = {
 		.em = {.table = mr_table_new(0), .combine = c->job->combine},
 		.job = c->job,
 		.reader = &r,
-		.progress = c->rank == 0 && c->cfg->progress &&
-			    c->cfg->verbosity > MR_QUIET && isatty(2),
+		.progress = c->rank == 0 && c->cfg->progress && c->cfg->verbosity > MR_QUIET &&
+			    isatty(2),
 	};
 	for (size_t i = 0; i < nranges; i++)
 		s.my_bytes += ranges[i].length;
@@ -123,8 +119,7 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 				close(r.fd);
 			r.fd = open(path, O_RDONLY);
 			if (r.fd < 0) {
-				mr_rank_error("cannot open '%s': %s", path,
-					      strerror(errno));
+				mr_rank_error("cannot open '%s': %s", path, strerror(errno));
 				rc = MR_ERR_IO;
 				break;
 			}
@@ -134,8 +129,7 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 		}
 		rc = mr_read_range(&r, g->offset, g->length, on_record, &s);
 		if (rc == MR_ERR_IO)
-			mr_rank_error("cannot read '%s': %s", path,
-				      strerror(errno));
+			mr_rank_error("cannot read '%s': %s", path, strerror(errno));
 	}
 	if (r.fd >= 0)
 		close(r.fd);

@@ -31,8 +31,7 @@ static uint64_t key_prefix(const char *key, uint32_t len)
 
 static struct item make_item(const char *key, uint32_t len, mr_value v)
 {
-	return (struct item){.value = v, .prefix = key_prefix(key, len),
-			     .key = key, .len = len};
+	return (struct item){.value = v, .prefix = key_prefix(key, len), .key = key, .len = len};
 }
 
 /* Key bytes ascending, as memcmp with the shorter first on a tie. */
@@ -119,8 +118,8 @@ static void frames_of_items(const struct item *it, size_t n, mr_buf *out)
 
 /* Every rank gets the same nranks-1 splitters, as items pointing into
  * *store (which the caller frees). */
-static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n,
-				   cmp_fn cmp, mr_buf *store)
+static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n, cmp_fn cmp,
+				   mr_buf *store)
 {
 	size_t k = n < SAMPLES_PER_RANK ? n : SAMPLES_PER_RANK;
 	struct item *mine = mr_malloc(mr_mul(k + 1, sizeof(*mine)));
@@ -143,8 +142,8 @@ static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n,
 	store->len = 0;
 	mr_buf_reserve(store, (size_t)at + 1);
 	store->len = (size_t)at;
-	MR_MPI(MPI_Allgatherv(local.data ? local.data : "", len, MPI_BYTE,
-			      store->data, cnt, displ, MPI_BYTE, c->comm));
+	MR_MPI(MPI_Allgatherv(local.data ? local.data : "", len, MPI_BYTE, store->data, cnt, displ,
+			      MPI_BYTE, c->comm));
 	free(cnt);
 	mr_buf_release(&local);
 
@@ -160,8 +159,7 @@ static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n,
 
 /* Sends each sorted item to the rank whose splitter interval holds it,
  * and receives this rank's interval, framed, into *recv. */
-static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp,
-		       mr_buf *recv)
+static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp, mr_buf *recv)
 {
 	int nr = c->nranks;
 	mr_buf store = {0}, send = {0};
@@ -178,9 +176,8 @@ static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp,
 	frames_of_items(it, n, &send);
 	free(split);
 	mr_buf_release(&store);
-	int rc = mr_exchange(c->comm, send.data ? send.data : "", counts,
-			     c->cfg->shuffle_round, recv,
-			     &(uint64_t){0});
+	int rc = mr_exchange(c->comm, send.data ? send.data : "", counts, c->cfg->shuffle_round,
+			     recv, &(uint64_t){0});
 	mr_buf_release(&send);
 	free(counts);
 	return rc;

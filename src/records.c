@@ -35,8 +35,8 @@ static size_t skip_spaces(const char *p, size_t n)
 	return i;
 }
 
-int mr_scan_records(const char *buf, size_t n, enum mr_record_rule rule,
-		    mr_record_fn fn, void *arg, size_t *tail)
+int mr_scan_records(const char *buf, size_t n, enum mr_record_rule rule, mr_record_fn fn, void *arg,
+		    size_t *tail)
 {
 	size_t i = 0;
 	for (;;) {
@@ -70,8 +70,7 @@ static ssize_t read_at(mr_reader *r, uint64_t off, size_t want)
 	mr_buf_reserve(&r->block, want);
 	size_t got = 0;
 	while (got < want) {
-		ssize_t k = pread(r->fd, r->block.data + got, want - got,
-				  (off_t)(off + got));
+		ssize_t k = pread(r->fd, r->block.data + got, want - got, (off_t)(off + got));
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k < 0)
@@ -91,8 +90,7 @@ static ssize_t read_at(mr_reader *r, uint64_t off, size_t want)
  * *next is the position after the delimiter.  Reads grow from a page, so a
  * range of a few bytes does not read a whole block to finish its last record.
  */
-static int finish_record(mr_reader *r, uint64_t pos, mr_record_fn fn,
-			 void *arg, uint64_t *next)
+static int finish_record(mr_reader *r, uint64_t pos, mr_record_fn fn, void *arg, uint64_t *next)
 {
 	size_t want = 4096;
 	for (;;) {
@@ -123,8 +121,7 @@ static int finish_record(mr_reader *r, uint64_t pos, mr_record_fn fn,
  * is a delimiter, else just past the first delimiter at or after off.
  * UINT64_MAX when no record starts before end.
  */
-static int first_record(mr_reader *r, uint64_t off, uint64_t end,
-			uint64_t *start)
+static int first_record(mr_reader *r, uint64_t off, uint64_t end, uint64_t *start)
 {
 	*start = off;
 	if (off == 0)
@@ -170,8 +167,7 @@ static int bounded_sink(void *arg, const char *rec, size_t len)
 	return b->fn(b->arg, rec, len);
 }
 
-int mr_read_range(mr_reader *r, uint64_t off, uint64_t len, mr_record_fn fn,
-		  void *arg)
+int mr_read_range(mr_reader *r, uint64_t off, uint64_t len, mr_record_fn fn, void *arg)
 {
 	uint64_t end = off + len;
 	if (end > r->file_size || end < off)
@@ -182,16 +178,13 @@ int mr_read_range(mr_reader *r, uint64_t off, uint64_t len, mr_record_fn fn,
 	/* pos is always just after a delimiter (or the range's first record). */
 	while (rc == MR_OK && pos < end) {
 		uint64_t want = end - pos;
-		ssize_t k = read_at(r, pos, want < r->block_size
-						    ? (size_t)want
-						    : r->block_size);
+		ssize_t k = read_at(r, pos, want < r->block_size ? (size_t)want : r->block_size);
 		if (k <= 0)
 			return k < 0 ? MR_ERR_IO : MR_OK;
 		b.base = r->block.data;
 		b.base_off = pos;
 		size_t tail;
-		rc = mr_scan_records(r->block.data, (size_t)k, r->rule,
-				     bounded_sink, &b, &tail);
+		rc = mr_scan_records(r->block.data, (size_t)k, r->rule, bounded_sink, &b, &tail);
 		if (b.past_end)
 			return MR_OK;
 		if (rc != MR_OK || tail == (size_t)k) {

@@ -21,8 +21,7 @@ int mr_reduce(mr_ctx *c, const mr_buf *recv, mr_table **out)
 	int rc = MR_OK;
 	p = recv->data;
 	while (rc == MR_OK && mr_frame_get(&p, end, &key, &len, &v))
-		rc = mr_table_upsert(t, key, len, mr_hash(key, len), v,
-				     c->job->combine);
+		rc = mr_table_upsert(t, key, len, mr_hash(key, len), v, c->job->combine);
 	if (rc == MR_OK && p != end) {
 		mr_rank_error("shuffle delivered a truncated pair (%zu bytes left)",
 			      (size_t)(end - p));

@@ -12,7 +12,7 @@
 
 struct gathered {
 	int n;
-	double *phase;   /* [n][MR_NPHASES] */
+	double *phase;	 /* [n][MR_NPHASES] */
 	uint64_t *count; /* [n][MR_NCOUNTERS] */
 	double wall;
 };
@@ -44,18 +44,16 @@ static void phase_spread(const struct gathered *g, int p, double out[3])
 	out[1] = sum / g->n;
 }
 
-static void phase_line(const struct gathered *g, int p, const char *what,
-		       double bytes)
+static void phase_line(const struct gathered *g, int p, const char *what, double bytes)
 {
 	double s[3];
 	phase_spread(g, p, s);
 	char b[32], rate[48] = "";
 	if (bytes > 0 && s[2] > 0)
-		snprintf(rate, sizeof(rate), ", %s/s",
-			 mr_human_bytes(bytes / s[2], b, sizeof(b)));
+		snprintf(rate, sizeof(rate), ", %s/s", mr_human_bytes(bytes / s[2], b, sizeof(b)));
 	mr_info("%-8s %s, %.3f s%s", mr_phase_names[p], what, s[2], rate);
-	mr_verbose("         min/mean/max over %d ranks: %.3f / %.3f / %.3f s",
-		   g->n, s[0], s[1], s[2]);
+	mr_verbose("         min/mean/max over %d ranks: %.3f / %.3f / %.3f s", g->n, s[0], s[1],
+		   s[2]);
 }
 
 static void summary(const mr_ctx *c, const struct gathered *g)
@@ -66,8 +64,7 @@ static void summary(const mr_ctx *c, const struct gathered *g)
 	phase_line(g, MR_PHASE_SPLIT, what, 0);
 	snprintf(what, sizeof(what), "%llu records, %s read",
 		 (unsigned long long)count_sum(g, MR_C_RECORDS),
-		 mr_human_bytes((double)count_sum(g, MR_C_BYTES_READ), b1,
-				sizeof(b1)));
+		 mr_human_bytes((double)count_sum(g, MR_C_BYTES_READ), b1, sizeof(b1)));
 	phase_line(g, MR_PHASE_MAP, what, (double)c->files.total);
 	if (g->n > 1) {
 		double sent = (double)count_sum(g, MR_C_BYTES_SENT);
@@ -81,19 +78,16 @@ static void summary(const mr_ctx *c, const struct gathered *g)
 	}
 	static const char *const order[] = {"by count", "by key", "none"};
 	snprintf(what, sizeof(what), "%llu keys %s",
-		 (unsigned long long)count_sum(g, MR_C_KEYS_OUT),
-		 order[c->cfg->order]);
+		 (unsigned long long)count_sum(g, MR_C_KEYS_OUT), order[c->cfg->order]);
 	phase_line(g, MR_PHASE_ORDER, what, 0);
 	struct stat st;
 	double size = stat(c->cfg->output, &st) == 0 ? (double)st.st_size : 0;
-	snprintf(what, sizeof(what), "%s",
-		 mr_human_bytes(size, b1, sizeof(b1)));
+	snprintf(what, sizeof(what), "%s", mr_human_bytes(size, b1, sizeof(b1)));
 	phase_line(g, MR_PHASE_WRITE, what, 0);
 	mr_info("%s: %llu records, %llu distinct keys in %.3f s on %d ranks; "
 		"wrote %s",
 		c->job->name, (unsigned long long)count_sum(g, MR_C_RECORDS),
-		(unsigned long long)count_sum(g, MR_C_KEYS_OUT), g->wall, g->n,
-		c->cfg->output);
+		(unsigned long long)count_sum(g, MR_C_KEYS_OUT), g->wall, g->n, c->cfg->output);
 }
 
 /* A JSON string: quotes, backslashes and control bytes escaped. */
@@ -119,8 +113,9 @@ static void json_write(FILE *f, const mr_ctx *c, const struct gathered *g)
 	json_str(f, c->job->name);
 	fprintf(f, ",\n  \"output\": ");
 	json_str(f, c->cfg->output);
-	fprintf(f, ",\n  \"nranks\": %d,\n  \"input_files\": %zu,\n"
-		   "  \"input_bytes\": %llu,\n  \"wall_seconds\": %.6f,\n",
+	fprintf(f,
+		",\n  \"nranks\": %d,\n  \"input_files\": %zu,\n"
+		"  \"input_bytes\": %llu,\n  \"wall_seconds\": %.6f,\n",
 		g->n, c->files.n, (unsigned long long)c->files.total, g->wall);
 	fprintf(f, "  \"phase_names\": [");
 	for (int p = 0; p < MR_NPHASES; p++)
@@ -141,18 +136,15 @@ static void json_write(FILE *f, const mr_ctx *c, const struct gathered *g)
 	}
 	fprintf(f, "},\n  \"per_rank\": {");
 	for (int k = 0; k < MR_NCOUNTERS; k++) {
-		fprintf(f, "%s\n    \"%s\": [", k ? "," : "",
-			mr_counter_names[k]);
+		fprintf(f, "%s\n    \"%s\": [", k ? "," : "", mr_counter_names[k]);
 		for (int r = 0; r < g->n; r++)
 			fprintf(f, "%s%llu", r ? ", " : "",
-				(unsigned long long)
-					g->count[(size_t)r * MR_NCOUNTERS + k]);
+				(unsigned long long)g->count[(size_t)r * MR_NCOUNTERS + k]);
 		fputc(']', f);
 	}
 	fprintf(f, "\n  },\n  \"totals\": {");
 	for (int k = 0; k < MR_NCOUNTERS; k++)
-		fprintf(f, "%s\n    \"%s\": %llu", k ? "," : "",
-			mr_counter_names[k],
+		fprintf(f, "%s\n    \"%s\": %llu", k ? "," : "", mr_counter_names[k],
 			(unsigned long long)count_sum(g, k));
 	fprintf(f, "\n  }\n}\n");
 }
@@ -181,10 +173,10 @@ int mr_report(mr_ctx *c, double wall_seconds)
 		g.count = mr_malloc(mr_mul((size_t)g.n, sizeof(c->count)));
 	}
 	c->count[MR_C_PEAK_RSS] = mr_peak_rss();
-	MR_MPI(MPI_Gather(c->phase, MR_NPHASES, MPI_DOUBLE, g.phase,
-			  MR_NPHASES, MPI_DOUBLE, 0, c->comm));
-	MR_MPI(MPI_Gather(c->count, MR_NCOUNTERS, MPI_UINT64_T, g.count,
-			  MR_NCOUNTERS, MPI_UINT64_T, 0, c->comm));
+	MR_MPI(MPI_Gather(c->phase, MR_NPHASES, MPI_DOUBLE, g.phase, MR_NPHASES, MPI_DOUBLE, 0,
+			  c->comm));
+	MR_MPI(MPI_Gather(c->count, MR_NCOUNTERS, MPI_UINT64_T, g.count, MR_NCOUNTERS, MPI_UINT64_T,
+			  0, c->comm));
 	int rc = MR_OK;
 	if (c->rank == 0) {
 		summary(c, &g);

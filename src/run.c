@@ -11,10 +11,8 @@ const char *const mr_phase_names[MR_NPHASES] = {
 };
 
 const char *const mr_counter_names[MR_NCOUNTERS] = {
-	"bytes_read",	   "records",	 "pairs_emitted",
-	"keys_mapped",	   "pairs_sent", "bytes_sent",
-	"pairs_received", "bytes_received", "keys_out",
-	"peak_rss_bytes",
+	"bytes_read", "records",	"pairs_emitted",  "keys_mapped", "pairs_sent",
+	"bytes_sent", "pairs_received", "bytes_received", "keys_out",	 "peak_rss_bytes",
 };
 
 /* Ends a phase: its time on this rank, then the agreement on success. */
@@ -33,8 +31,7 @@ static int check_job(const mr_job *job, const mr_config *cfg)
 		mr_error("a job needs a name, a map and a combine");
 		return MR_ERR_USAGE;
 	}
-	if (!cfg->output || (cfg->ninputs > 0 && !cfg->inputs) ||
-	    cfg->order > MR_ORDER_NONE) {
+	if (!cfg->output || (cfg->ninputs > 0 && !cfg->inputs) || cfg->order > MR_ORDER_NONE) {
 		mr_error("job '%s': the configuration needs inputs, an output "
 			 "and a known order",
 			 job->name);
@@ -56,18 +53,15 @@ static int run_phases(mr_ctx *c)
 
 	mr_table *table = NULL;
 	if (rc == MR_OK)
-		rc = end_phase(c, MR_PHASE_MAP, &t,
-			       mr_map(c, ranges, nranges, &table));
+		rc = end_phase(c, MR_PHASE_MAP, &t, mr_map(c, ranges, nranges, &table));
 	free(ranges);
 
 	if (rc == MR_OK && c->nranks > 1) {
 		/* With one rank the map table is already the reduced one. */
 		mr_buf recv = {0};
-		rc = end_phase(c, MR_PHASE_SHUFFLE, &t,
-			       mr_shuffle(c, &table, &recv));
+		rc = end_phase(c, MR_PHASE_SHUFFLE, &t, mr_shuffle(c, &table, &recv));
 		if (rc == MR_OK)
-			rc = end_phase(c, MR_PHASE_REDUCE, &t,
-				       mr_reduce(c, &recv, &table));
+			rc = end_phase(c, MR_PHASE_REDUCE, &t, mr_reduce(c, &recv, &table));
 		mr_buf_release(&recv);
 	}
 

@@ -30,8 +30,7 @@ static int read_attr_str(hid_t loc, const char *name, char *out, size_t size)
 }
 
 /* Reads elements [0, n) of a 1-D dataset into buf as type. */
-static int read_head(hid_t g, const char *name, hid_t type, uint64_t n,
-		     void *buf)
+static int read_head(hid_t g, const char *name, hid_t type, uint64_t n, void *buf)
 {
 	hid_t d = H5Dopen2(g, name, H5P_DEFAULT);
 	if (d < 0)
@@ -41,8 +40,7 @@ static int read_head(hid_t g, const char *name, hid_t type, uint64_t n,
 		hid_t fs = H5Dget_space(d);
 		hsize_t start = 0, count = n;
 		hid_t ms = H5Screate_simple(1, &count, NULL);
-		rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count,
-					 NULL) < 0 ||
+		rc = H5Sselect_hyperslab(fs, H5S_SELECT_SET, &start, NULL, &count, NULL) < 0 ||
 		     H5Dread(d, type, ms, fs, H5P_DEFAULT, buf) < 0;
 		H5Sclose(ms);
 		H5Sclose(fs);
@@ -93,8 +91,10 @@ static int print_table(const char *path, hid_t file, long long top)
 	char job[256] = "";
 	if (read_attr_str(file, "job", job, sizeof(job)) < 0 ||
 	    H5Lexists(file, job, H5P_DEFAULT) <= 0) {
-		fprintf(stderr, "mpimr: cannot read '%s': not an mpimr result "
-				"file\n", path);
+		fprintf(stderr,
+			"mpimr: cannot read '%s': not an mpimr result "
+			"file\n",
+			path);
 		return MR_ERR_INPUT;
 	}
 	hid_t g = H5Gopen2(file, job, H5P_DEFAULT);
@@ -105,8 +105,7 @@ static int print_table(const char *path, hid_t file, long long top)
 	mr_value *val = mr_malloc(mr_mul((size_t)n + 1, sizeof(mr_value)));
 	bool f64 = is_float(g);
 	int rc = read_head(g, "key_offsets", H5T_NATIVE_UINT64, n + 1, off) |
-		 read_head(g, "values", f64 ? H5T_NATIVE_DOUBLE
-					    : H5T_NATIVE_UINT64, n, val);
+		 read_head(g, "values", f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64, n, val);
 	char *keys = NULL;
 	if (rc == 0) {
 		keys = mr_malloc((size_t)off[n] + 1);
@@ -121,8 +120,10 @@ static int print_table(const char *path, hid_t file, long long top)
 				printf("\t%llu\n", (unsigned long long)val[i].u);
 		}
 	} else {
-		fprintf(stderr, "mpimr: cannot read '%s': damaged table in "
-				"group '%s'\n", path, job);
+		fprintf(stderr,
+			"mpimr: cannot read '%s': damaged table in "
+			"group '%s'\n",
+			path, job);
 	}
 	free(keys);
 	free(off);
@@ -136,20 +137,17 @@ int mr_show(const char *path, long long top)
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 	struct stat st;
 	if (stat(path, &st) != 0) {
-		fprintf(stderr, "mpimr: cannot read '%s': %s\n", path,
-			strerror(errno));
+		fprintf(stderr, "mpimr: cannot read '%s': %s\n", path, strerror(errno));
 		return MR_ERR_INPUT;
 	}
 	if (!S_ISREG(st.st_mode)) {
 		fprintf(stderr, "mpimr: cannot read '%s': %s\n", path,
-			S_ISDIR(st.st_mode) ? "Is a directory"
-					    : "not a regular file");
+			S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file");
 		return MR_ERR_INPUT;
 	}
 	hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
 	if (file < 0) {
-		fprintf(stderr, "mpimr: cannot read '%s': not an HDF5 file\n",
-			path);
+		fprintf(stderr, "mpimr: cannot read '%s': not an HDF5 file\n", path);
 		return MR_ERR_INPUT;
 	}
 	int rc = print_table(path, file, top);

@@ -21,8 +21,7 @@ char *mr_frame_put(char *p, const char *key, uint32_t len, mr_value v)
 	return p + MR_FRAME_HEADER + len;
 }
 
-bool mr_frame_get(const char **p, const char *end, const char **key,
-		  uint32_t *len, mr_value *v)
+bool mr_frame_get(const char **p, const char *end, const char **key, uint32_t *len, mr_value *v)
 {
 	if ((size_t)(end - *p) < MR_FRAME_HEADER)
 		return false;
@@ -47,8 +46,7 @@ uint64_t mr_round_per_peer(uint64_t round_bytes, int nranks)
 	return per ? per : 1;
 }
 
-uint64_t mr_rounds_needed(const uint64_t *counts, int nranks,
-			  uint64_t per_peer)
+uint64_t mr_rounds_needed(const uint64_t *counts, int nranks, uint64_t per_peer)
 {
 	uint64_t rounds = 0;
 	for (int i = 0; i < nranks; i++) {
@@ -59,8 +57,7 @@ uint64_t mr_rounds_needed(const uint64_t *counts, int nranks,
 	return rounds;
 }
 
-int mr_round_slice(uint64_t total, uint64_t per_peer, uint64_t r,
-		   uint64_t *off)
+int mr_round_slice(uint64_t total, uint64_t per_peer, uint64_t r, uint64_t *off)
 {
 	uint64_t at = r * per_peer;
 	if (r != 0 && at / r != per_peer)
@@ -80,8 +77,8 @@ static uint64_t prefix(const uint64_t *counts, int n, uint64_t *displ)
 	return at;
 }
 
-int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts,
-		uint64_t round_bytes, mr_buf *recv, uint64_t *bytes_received)
+int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts, uint64_t round_bytes,
+		mr_buf *recv, uint64_t *bytes_received)
 {
 	int n;
 	MR_MPI(MPI_Comm_size(comm, &n));
@@ -92,8 +89,7 @@ int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts,
 	int *ic = mr_malloc(mr_mul(nn, 4 * sizeof(int)));
 	int *sc = ic, *sd = ic + nn, *rc = sd + nn, *rd = rc + nn;
 
-	MR_MPI(MPI_Alltoall(sendcounts, 1, MPI_UINT64_T, recvcounts, 1,
-			    MPI_UINT64_T, comm));
+	MR_MPI(MPI_Alltoall(sendcounts, 1, MPI_UINT64_T, recvcounts, 1, MPI_UINT64_T, comm));
 	prefix(sendcounts, n, sdispl);
 	uint64_t total = prefix(recvcounts, n, rdispl);
 	recv->len = 0;
@@ -117,8 +113,7 @@ int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts,
 			rc[i] = (int)recvcounts[i];
 			rd[i] = (int)rdispl[i];
 		}
-		MR_MPI(MPI_Alltoallv(send, sc, sd, MPI_BYTE, recv->data, rc,
-				     rd, MPI_BYTE, comm));
+		MR_MPI(MPI_Alltoallv(send, sc, sd, MPI_BYTE, recv->data, rc, rd, MPI_BYTE, comm));
 		free(recvcounts);
 		free(ic);
 		return MR_OK;
@@ -138,8 +133,7 @@ int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts,
 		for (int i = 0; i < n; i++) {
 			sc[i] = mr_round_slice(sendcounts[i], per, r, &off[i]);
 			sd[i] = sat;
-			memcpy(sstage + sat, send + sdispl[i] + off[i],
-			       (size_t)sc[i]);
+			memcpy(sstage + sat, send + sdispl[i] + off[i], (size_t)sc[i]);
 			sat += sc[i];
 		}
 		for (int i = 0; i < n; i++) {
@@ -147,11 +141,9 @@ int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts,
 			rd[i] = rat;
 			rat += rc[i];
 		}
-		MR_MPI(MPI_Alltoallv(sstage, sc, sd, MPI_BYTE, rstage, rc, rd,
-				     MPI_BYTE, comm));
+		MR_MPI(MPI_Alltoallv(sstage, sc, sd, MPI_BYTE, rstage, rc, rd, MPI_BYTE, comm));
 		for (int i = 0; i < n; i++)
-			memcpy(recv->data + rdispl[i] + off[i], rstage + rd[i],
-			       (size_t)rc[i]);
+			memcpy(recv->data + rdispl[i] + off[i], rstage + rd[i], (size_t)rc[i]);
 	}
 	free(sstage);
 	free(rstage);

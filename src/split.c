@@ -28,8 +28,7 @@ struct walk {
 static void add_file(mr_files *f, const char *path, uint64_t size)
 {
 	if (f->n % 256 == 0) {
-		f->offsets = mr_realloc(f->offsets,
-					mr_mul(f->n + 257, sizeof(uint64_t)));
+		f->offsets = mr_realloc(f->offsets, mr_mul(f->n + 257, sizeof(uint64_t)));
 		f->sizes = mr_realloc(f->sizes, mr_mul(f->n + 256, sizeof(uint64_t)));
 	}
 	if (f->n == 0)
@@ -130,8 +129,7 @@ static int walk_path(struct walk *w, const char *path)
 	if (S_ISDIR(st.st_mode))
 		return walk_dir(w, path, &st);
 	if (!S_ISREG(st.st_mode)) {
-		mr_error("cannot read '%s': not a regular file or directory",
-			 path);
+		mr_error("cannot read '%s': not a regular file or directory", path);
 		return MR_ERR_INPUT;
 	}
 	int fd = open(path, O_RDONLY);
@@ -144,8 +142,8 @@ static int walk_path(struct walk *w, const char *path)
 	return MR_OK;
 }
 
-void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk,
-		    mr_range **ranges, size_t *nranges, uint64_t *counts)
+void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk, mr_range **ranges,
+		    size_t *nranges, uint64_t *counts)
 {
 	size_t cap = 64, n = 0;
 	mr_range *r = mr_malloc(mr_mul(cap, sizeof(*r)));
@@ -160,8 +158,7 @@ void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk,
 			uint64_t share_end;
 			for (;;) {
 				share_end = (uint64_t)((unsigned __int128)f->total *
-						       (unsigned)(rank + 1) /
-						       (unsigned)nranks);
+						       (unsigned)(rank + 1) / (unsigned)nranks);
 				if (g < share_end || rank == nranks - 1)
 					break;
 				rank++;
@@ -200,8 +197,7 @@ static void bcast_files(MPI_Comm comm, int rank, mr_files *f)
 		f->offsets[0] = 0;
 	}
 	if (head[1] > 0)
-		MR_MPI(MPI_Bcast(f->paths.data, mr_int_count(head[1]), MPI_CHAR,
-				 0, comm));
+		MR_MPI(MPI_Bcast(f->paths.data, mr_int_count(head[1]), MPI_CHAR, 0, comm));
 	int n = mr_int_count(head[0]);
 	MR_MPI(MPI_Bcast(f->offsets, n + 1, MPI_UINT64_T, 0, comm));
 	if (n > 0)
@@ -211,8 +207,7 @@ static void bcast_files(MPI_Comm comm, int rank, mr_files *f)
 		f->total += f->sizes[i];
 }
 
-static void scatter_ranges(mr_ctx *c, const mr_range *all,
-			   const uint64_t *counts, mr_range **mine,
+static void scatter_ranges(mr_ctx *c, const mr_range *all, const uint64_t *counts, mr_range **mine,
 			   size_t *nmine)
 {
 	MPI_Datatype t;

@@ -24,7 +24,7 @@ struct entry {
 
 struct mr_table {
 	struct slot *slots;
-	size_t mask;  /* slots - 1; slots is a power of two */
+	size_t mask;	/* slots - 1; slots is a power of two */
 	unsigned shift; /* 64 - log2(slots): index = hash >> shift */
 	size_t count;
 	size_t key_bytes;
@@ -82,8 +82,8 @@ static void grow(mr_table *t)
 	free(old);
 }
 
-int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash,
-		    mr_value v, mr_combine_fn combine)
+int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_value v,
+		    mr_combine_fn combine)
 {
 	size_t i = (size_t)(hash >> t->shift);
 	for (;;) {
@@ -91,8 +91,7 @@ int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash,
 		if (!s->ref)
 			break;
 		if (s->hash == hash) {
-			struct entry *e =
-				(struct entry *)(t->arena.data + s->ref - 1);
+			struct entry *e = (struct entry *)(t->arena.data + s->ref - 1);
 			if (e->len == len && memcmp(e->key, key, len) == 0)
 				return combine(&e->value, v);
 		}
@@ -153,8 +152,7 @@ size_t mr_table_memory(const mr_table *t)
 	return (t->mask + 1) * sizeof(struct slot) + t->arena.cap;
 }
 
-bool mr_table_next(const mr_table *t, size_t *pos, const char **key,
-		   size_t *len, mr_value *v)
+bool mr_table_next(const mr_table *t, size_t *pos, const char **key, size_t *len, mr_value *v)
 {
 	if (*pos >= t->arena.len)
 		return false;

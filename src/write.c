@@ -26,19 +26,18 @@
 
 static _Noreturn void h5_fail(const char *what, const char *file, int line)
 {
-	mr_rank_error("HDF5 %s failed at %s:%d; its error stack:", what, file,
-		      line);
+	mr_rank_error("HDF5 %s failed at %s:%d; its error stack:", what, file, line);
 	H5Eprint2(H5E_DEFAULT, stderr);
 	MPI_Abort(MPI_COMM_WORLD, 1);
 	abort();
 }
 /* For calls that return an id or a negative status. */
-#define MR_H5(expr)                                                       \
-	__extension__({                                                     \
-		__typeof__(expr) h5_r_ = (expr);                            \
-		if (h5_r_ < 0)                                              \
-			h5_fail(#expr, __FILE__, __LINE__);                 \
-		h5_r_;                                                      \
+#define MR_H5(expr)                                         \
+	__extension__({                                     \
+		__typeof__(expr) h5_r_ = (expr);            \
+		if (h5_r_ < 0)                              \
+			h5_fail(#expr, __FILE__, __LINE__); \
+		h5_r_;                                      \
 	})
 
 /* ---- the output path, checked by rank 0 before any work ---------------- */
@@ -74,8 +73,7 @@ static int check_output(mr_ctx *c)
 			return MR_ERR_OUTPUT;
 		}
 		if (!c->cfg->force) {
-			mr_error("output '%s' exists; use --force to replace it",
-				 out);
+			mr_error("output '%s' exists; use --force to replace it", out);
 			return MR_ERR_OUTPUT;
 		}
 	}
@@ -85,8 +83,8 @@ static int check_output(mr_ctx *c)
 	if (rc != MR_OK)
 		return rc;
 	char *copy = mr_strdup(out), *copy2 = mr_strdup(out);
-	int n = snprintf(c->tmp_path, sizeof(c->tmp_path), "%s/.%s.mpimr-%ld.tmp",
-			 dirname(copy), basename(copy2), (long)getpid());
+	int n = snprintf(c->tmp_path, sizeof(c->tmp_path), "%s/.%s.mpimr-%ld.tmp", dirname(copy),
+			 basename(copy2), (long)getpid());
 	free(copy);
 	free(copy2);
 	if (n < 0 || (size_t)n >= sizeof(c->tmp_path)) {
@@ -101,8 +99,7 @@ int mr_output_check(mr_ctx *c)
 	int rc = c->rank == 0 ? check_output(c) : MR_OK;
 	rc = mr_agree(c->comm, rc);
 	if (rc == MR_OK)
-		MR_MPI(MPI_Bcast(c->tmp_path, sizeof(c->tmp_path), MPI_CHAR, 0,
-				 c->comm));
+		MR_MPI(MPI_Bcast(c->tmp_path, sizeof(c->tmp_path), MPI_CHAR, 0, c->comm));
 	return rc;
 }
 
@@ -116,39 +113,33 @@ struct out {
 
 /* Writes elements [start, start+count) of a new 1-D dataset of total
  * elements.  Collective: every rank calls it, count may be 0. */
-static void write_1d(struct out *o, hid_t loc, const char *name, hid_t type,
-		     uint64_t total, uint64_t start, uint64_t count,
-		     const void *data)
+static void write_1d(struct out *o, hid_t loc, const char *name, hid_t type, uint64_t total,
+		     uint64_t start, uint64_t count, const void *data)
 {
 	hsize_t dims[1] = {total};
 	hid_t fspace = MR_H5(H5Screate_simple(1, dims, NULL));
-	hid_t d = MR_H5(H5Dcreate2(loc, name, type, fspace, H5P_DEFAULT,
-				     H5P_DEFAULT, H5P_DEFAULT));
+	hid_t d = MR_H5(H5Dcreate2(loc, name, type, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
 	if (total > 0) {
 		hsize_t one = count ? count : 1, s = start, n = count;
 		hid_t mspace = MR_H5(H5Screate_simple(1, &one, NULL));
 		if (count) {
-			MR_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &s,
-						    NULL, &n, NULL));
+			MR_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &s, NULL, &n, NULL));
 		} else {
 			MR_H5(H5Sselect_none(fspace));
 			MR_H5(H5Sselect_none(mspace));
 		}
 		static const uint64_t dummy;
-		MR_H5(H5Dwrite(d, type, mspace, fspace, o->dxpl,
-				 count ? data : &dummy));
+		MR_H5(H5Dwrite(d, type, mspace, fspace, o->dxpl, count ? data : &dummy));
 		H5Sclose(mspace);
 	}
 	H5Dclose(d);
 	H5Sclose(fspace);
 }
 
-static void attr_write(hid_t loc, const char *name, hid_t type,
-		       const void *value)
+static void attr_write(hid_t loc, const char *name, hid_t type, const void *value)
 {
 	hid_t space = MR_H5(H5Screate(H5S_SCALAR));
-	hid_t a = MR_H5(H5Acreate2(loc, name, type, space, H5P_DEFAULT,
-				     H5P_DEFAULT));
+	hid_t a = MR_H5(H5Acreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT));
 	MR_H5(H5Awrite(a, type, value));
 	H5Aclose(a);
 	H5Sclose(space);
@@ -218,10 +209,9 @@ static void write_table(struct out *o, const mr_result *res)
 		before[0] = before[1] = 0; /* Exscan leaves rank 0's undefined */
 	MR_MPI(MPI_Allreduce(mine, all, 2, MPI_UINT64_T, MPI_SUM, c->comm));
 
-	hid_t g = MR_H5(H5Gcreate2(o->file, c->job->name, H5P_DEFAULT,
-				     H5P_DEFAULT, H5P_DEFAULT));
-	write_1d(o, g, "key_bytes", H5T_NATIVE_UINT8, all[1], before[1],
-		 res->keys.len, res->keys.data);
+	hid_t g = MR_H5(H5Gcreate2(o->file, c->job->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+	write_1d(o, g, "key_bytes", H5T_NATIVE_UINT8, all[1], before[1], res->keys.len,
+		 res->keys.data);
 
 	/* Global offsets; the last rank also writes the final one. */
 	bool last = c->rank == c->nranks - 1;
@@ -232,8 +222,7 @@ static void write_table(struct out *o, const mr_result *res)
 		 res->n + (last ? 1 : 0), off);
 	free(off);
 
-	hid_t vt = c->job->value_type == MR_F64 ? H5T_NATIVE_DOUBLE
-						: H5T_NATIVE_UINT64;
+	hid_t vt = c->job->value_type == MR_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64;
 	write_1d(o, g, "values", vt, all[0], before[0], res->n, res->values);
 
 	/* The sum of values, in the values' own type. */
@@ -245,12 +234,10 @@ static void write_table(struct out *o, const mr_result *res)
 			sum.u += res->values[i].u;
 	}
 	MR_MPI(MPI_Allreduce(&sum, &total, 1,
-			     c->job->value_type == MR_F64 ? MPI_DOUBLE
-							  : MPI_UINT64_T,
-			     MPI_SUM, c->comm));
+			     c->job->value_type == MR_F64 ? MPI_DOUBLE : MPI_UINT64_T, MPI_SUM,
+			     c->comm));
 	uint64_t records = 0;
-	MR_MPI(MPI_Allreduce(&c->count[MR_C_RECORDS], &records, 1,
-			     MPI_UINT64_T, MPI_SUM, c->comm));
+	MR_MPI(MPI_Allreduce(&c->count[MR_C_RECORDS], &records, 1, MPI_UINT64_T, MPI_SUM, c->comm));
 	static const char *const order_names[] = {"count", "key", "none"};
 	attr_str(g, "order", order_names[c->cfg->order]);
 	attr_u64(g, "distinct_keys", all[0]);
@@ -272,26 +259,21 @@ static void write_inputs(struct out *o)
 	for (size_t i = 0; i < f->n; i++)
 		memcpy(paths + f->offsets[i], mr_file_path(f, i),
 		       (size_t)(f->offsets[i + 1] - f->offsets[i]));
-	hid_t g = MR_H5(H5Gcreate2(o->file, "inputs", H5P_DEFAULT,
-				     H5P_DEFAULT, H5P_DEFAULT));
-	write_1d(o, g, "path_bytes", H5T_NATIVE_UINT8, bytes, 0,
-		 me ? bytes : 0, paths);
-	write_1d(o, g, "path_offsets", H5T_NATIVE_UINT64, n + 1, 0,
-		 me ? n + 1 : 0, f->offsets);
+	hid_t g = MR_H5(H5Gcreate2(o->file, "inputs", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+	write_1d(o, g, "path_bytes", H5T_NATIVE_UINT8, bytes, 0, me ? bytes : 0, paths);
+	write_1d(o, g, "path_offsets", H5T_NATIVE_UINT64, n + 1, 0, me ? n + 1 : 0, f->offsets);
 	write_1d(o, g, "sizes", H5T_NATIVE_UINT64, n, 0, me ? n : 0, f->sizes);
 	H5Gclose(g);
 	free(paths);
 }
 
-static void attr_names(hid_t loc, const char *name, const char *const *names,
-		       int n)
+static void attr_names(hid_t loc, const char *name, const char *const *names, int n)
 {
 	hid_t t = MR_H5(H5Tcopy(H5T_C_S1));
 	MR_H5(H5Tset_size(t, H5T_VARIABLE));
 	hsize_t dims[1] = {(hsize_t)n};
 	hid_t space = MR_H5(H5Screate_simple(1, dims, NULL));
-	hid_t a = MR_H5(H5Acreate2(loc, name, t, space, H5P_DEFAULT,
-				     H5P_DEFAULT));
+	hid_t a = MR_H5(H5Acreate2(loc, name, t, space, H5P_DEFAULT, H5P_DEFAULT));
 	MR_H5(H5Awrite(a, t, names));
 	H5Aclose(a);
 	H5Sclose(space);
@@ -302,27 +284,22 @@ static void attr_names(hid_t loc, const char *name, const char *const *names,
 static void write_stats(struct out *o)
 {
 	mr_ctx *c = o->c;
-	hid_t g = MR_H5(H5Gcreate2(o->file, "stats", H5P_DEFAULT,
-				     H5P_DEFAULT, H5P_DEFAULT));
+	hid_t g = MR_H5(H5Gcreate2(o->file, "stats", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
 	hsize_t dims[2] = {(hsize_t)c->nranks, MR_NPHASES};
 	hid_t fspace = MR_H5(H5Screate_simple(2, dims, NULL));
-	hid_t d = MR_H5(H5Dcreate2(g, "phase_seconds", H5T_NATIVE_DOUBLE,
-				     fspace, H5P_DEFAULT, H5P_DEFAULT,
-				     H5P_DEFAULT));
+	hid_t d = MR_H5(H5Dcreate2(g, "phase_seconds", H5T_NATIVE_DOUBLE, fspace, H5P_DEFAULT,
+				   H5P_DEFAULT, H5P_DEFAULT));
 	hsize_t start[2] = {(hsize_t)c->rank, 0}, count[2] = {1, MR_NPHASES};
-	MR_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count,
-				    NULL));
+	MR_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
 	hid_t mspace = MR_H5(H5Screate_simple(2, count, NULL));
-	MR_H5(H5Dwrite(d, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl,
-			 c->phase));
+	MR_H5(H5Dwrite(d, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, c->phase));
 	attr_names(d, "phase_names", mr_phase_names, MR_NPHASES);
 	H5Sclose(mspace);
 	H5Dclose(d);
 	H5Sclose(fspace);
 	for (int k = 0; k < MR_NCOUNTERS; k++)
-		write_1d(o, g, mr_counter_names[k], H5T_NATIVE_UINT64,
-			 (uint64_t)c->nranks, (uint64_t)c->rank, 1,
-			 &c->count[k]);
+		write_1d(o, g, mr_counter_names[k], H5T_NATIVE_UINT64, (uint64_t)c->nranks,
+			 (uint64_t)c->rank, 1, &c->count[k]);
 	H5Gclose(g);
 }
 
@@ -338,8 +315,7 @@ static int create_file(struct out *o)
 	H5Pclose(fapl);
 	int rc = MR_OK;
 	if (o->file < 0) {
-		mr_rank_error("cannot create '%s'; the HDF5 error stack:",
-			      c->tmp_path);
+		mr_rank_error("cannot create '%s'; the HDF5 error stack:", c->tmp_path);
 		H5Eprint2(H5E_DEFAULT, stderr);
 		rc = MR_ERR_HDF5;
 	}
@@ -379,8 +355,8 @@ int mr_write(mr_ctx *c, const mr_result *res)
 	rc = mr_agree(c->comm, rc);
 	if (c->rank == 0) {
 		if (rc == MR_OK && rename(c->tmp_path, c->cfg->output) != 0) {
-			mr_error("cannot rename '%s' to '%s': %s", c->tmp_path,
-				 c->cfg->output, strerror(errno));
+			mr_error("cannot rename '%s' to '%s': %s", c->tmp_path, c->cfg->output,
+				 strerror(errno));
 			rc = MR_ERR_OUTPUT;
 		}
 		if (rc != MR_OK)

@@ -53,15 +53,15 @@ static int check(MPI_Comm comm, uint64_t round_bytes)
 	for (int s = 0; s < n; s++)
 		frames_for(s, rank, n, &expect);
 	uint64_t got = 0;
-	int rc = mr_exchange(comm, send.data ? send.data : "", counts,
-			     round_bytes, &recv, &got);
+	int rc = mr_exchange(comm, send.data ? send.data : "", counts, round_bytes, &recv, &got);
 	int bad = rc != MR_OK || got != expect.len || recv.len != expect.len ||
 		  (expect.len && memcmp(recv.data, expect.data, expect.len));
 	if (bad)
-		fprintf(stderr, "rank %d: round_bytes %llu: got %zu bytes, "
-				"expected %zu%s\n",
-			rank, (unsigned long long)round_bytes, recv.len,
-			expect.len, rc == MR_OK ? " (contents differ)" : "");
+		fprintf(stderr,
+			"rank %d: round_bytes %llu: got %zu bytes, "
+			"expected %zu%s\n",
+			rank, (unsigned long long)round_bytes, recv.len, expect.len,
+			rc == MR_OK ? " (contents differ)" : "");
 	mr_buf_release(&send);
 	mr_buf_release(&expect);
 	mr_buf_release(&recv);

@@ -1,0 +1,384 @@
+/*
+ * Unit tests for the combining hash table (mr_table_*).
+ *
+ * Checked against references written here: 200k distinct binary keys inserted
+ * (through many grows) and upserted again with a summing combine, read back
+ * by mr_table_next in insertion order; random short keys over an alphabet of
+ * NUL, 0x80, 0xff and 'a' against a naive first-seen list; the empty key; keys
+ * that differ only in length ("a", "a\0", "a\0\0"); different keys given the
+ * same or clustered hash values (they must stay distinct); mr_table_count and
+ * mr_table_key_bytes; the combine's error status coming back from upsert.
+ *
+ * Local only: no MPI call is made.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "internal.h"
+
+static uint64_t splitmix64(uint64_t *s)
+{
+	uint64_t z = (*s += UINT64_C(0x9e3779b97f4a7c15));
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	return z ^ (z >> 31);
+}
+
+static unsigned long combine_calls;
+
+static int sum(mr_value *acc, mr_value in)
+{
+	combine_calls++;
+	acc->u += in.u;
+	return MR_OK;
+}
+
+static int fsum(mr_value *acc, mr_value in)
+{
+	acc->f += in.f;
+	return MR_OK;
+}
+
+#define BAD_VALUE UINT64_C(666)
+
+static int sum_or_fail(mr_value *acc, mr_value in)
+{
+	if (in.u == BAD_VALUE)
+		return MR_ERR_JOB;
+	acc->u += in.u;
+	return MR_OK;
+}
+
+/* Key i: its index as 4 bytes (so keys are distinct), then i % 13 bytes of
+ * noise; NUL and 0x80+ bytes occur throughout. */
+static size_t distinct_key(uint32_t i, char *k)
+{
+	memcpy(k, &i, 4);
+	uint64_t s = i;
+	size_t extra = i % 13;
+	for (size_t j = 0; j < extra; j++)
+		k[4 + j] = (char)splitmix64(&s);
+	return 4 + extra;
+}
+
+static int upsert(mr_table *t, const void *k, size_t len, uint64_t v, mr_combine_fn fn)
+{
+	return mr_table_upsert(t, k, len, mr_hash(k, len), (mr_value){.u = v}, fn);
+}
+
+static void test_empty(void **state)
+{
+	MR_UNUSED(state);
+	mr_table *t = mr_table_new(0);
+	assert_non_null(t);
+	assert_int_equal(mr_table_count(t), 0);
+	assert_int_equal(mr_table_key_bytes(t), 0);
+	assert_true(mr_table_memory(t) > 0);
+	size_t pos = 0, len;
+	const char *key;
+	mr_value v;
+	assert_false(mr_table_next(t, &pos, &key, &len, &v));
+	mr_table_free(&t);
+	assert_null(t);
+	mr_table_free(&t); /* NULL is fine */
+}
+
+static void check_distinct(mr_table *t, uint32_t n, int passes)
+{
+	char k[32];
+	size_t pos = 0, len;
+	const char *key;
+	mr_value v;
+	uint32_t i = 0;
+	while (mr_table_next(t, &pos, &key, &len, &v)) {
+		assert_true(i < n);
+		size_t want = distinct_key(i, k);
+		if (len != want || memcmp(key, k, len) != 0)
+			fail_msg("entry %u: wrong key (len %zu, want %zu)", i, len, want);
+		uint64_t ev = i;
+		if (passes > 1)
+			ev += (uint64_t)i * 1000003u + 7u;
+		if (v.u != ev)
+			fail_msg("entry %u: value %llu, want %llu", i, (unsigned long long)v.u,
+				 (unsigned long long)ev);
+		i++;
+	}
+	assert_int_equal(i, n);
+}
+
+static void test_many_distinct(void **state)
+{
+	MR_UNUSED(state);
+	const uint32_t n = 200000;
+	mr_table *t = mr_table_new(0); /* forces many grows */
+	size_t mem0 = mr_table_memory(t);
+	char k[32];
+	size_t bytes = 0;
+	combine_calls = 0;
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len = distinct_key(i, k);
+		bytes += len;
+		assert_int_equal(upsert(t, k, len, i, sum), MR_OK);
+	}
+	assert_int_equal(combine_calls, 0);
+	assert_int_equal(mr_table_count(t), n);
+	assert_int_equal(mr_table_key_bytes(t), bytes);
+	assert_true(mr_table_memory(t) > mem0);
+	check_distinct(t, n, 1);
+
+	/* Again, in reverse: every key is found and combined, none added. */
+	for (uint32_t i = n; i-- > 0;) {
+		size_t len = distinct_key(i, k);
+		assert_int_equal(upsert(t, k, len, (uint64_t)i * 1000003u + 7u, sum), MR_OK);
+	}
+	assert_int_equal(combine_calls, n);
+	assert_int_equal(mr_table_count(t), n);
+	assert_int_equal(mr_table_key_bytes(t), bytes);
+	check_distinct(t, n, 2);
+	mr_table_free(&t);
+	assert_null(t);
+}
+
+/* The reference: distinct keys in first-seen order, found by linear search. */
+struct ref {
+	size_t n;
+	char key[400][8];
+	size_t len[400];
+	uint64_t sum[400];
+};
+
+static void ref_add(struct ref *r, const char *k, size_t len, uint64_t v)
+{
+	for (size_t i = 0; i < r->n; i++) {
+		if (r->len[i] == len && memcmp(r->key[i], k, len) == 0) {
+			r->sum[i] += v;
+			return;
+		}
+	}
+	assert_true(r->n < 400);
+	memcpy(r->key[r->n], k, len);
+	r->len[r->n] = len;
+	r->sum[r->n] = v;
+	r->n++;
+}
+
+static void check_ref(const mr_table *t, const struct ref *r)
+{
+	size_t pos = 0, len, i = 0, bytes = 0;
+	const char *key;
+	mr_value v;
+	while (mr_table_next(t, &pos, &key, &len, &v)) {
+		assert_true(i < r->n);
+		assert_int_equal(len, r->len[i]);
+		if (len)
+			assert_memory_equal(key, r->key[i], len);
+		assert_int_equal(v.u, r->sum[i]);
+		bytes += len;
+		i++;
+	}
+	assert_int_equal(i, r->n);
+	assert_int_equal(mr_table_count(t), r->n);
+	assert_int_equal(mr_table_key_bytes(t), bytes);
+}
+
+/* hashmode 0: the real hash; 1: one hash for all; 2: a few low-bit values
+ * (the table indexes by the top bits, so these all land on slot 0). */
+static void run_random(uint64_t seed, int hashmode, int nops)
+{
+	static const char alpha[4] = {'\0', (char)0x80, (char)0xff, 'a'};
+	static struct ref r;
+	memset(&r, 0, sizeof(r));
+	uint64_t s = seed;
+	mr_table *t = mr_table_new(hashmode ? 3 : 100);
+	for (int op = 0; op < nops; op++) {
+		char k[8];
+		size_t len = (size_t)(splitmix64(&s) % 5);
+		for (size_t j = 0; j < len; j++)
+			k[j] = alpha[splitmix64(&s) % 4];
+		uint64_t v = splitmix64(&s) % 1000;
+		uint64_t h = mr_hash(k, len);
+		if (hashmode == 1)
+			h = UINT64_C(0xdeadbeefcafef00d);
+		else if (hashmode == 2)
+			h = len;
+		assert_int_equal(mr_table_upsert(t, k, len, h, (mr_value){.u = v}, sum), MR_OK);
+		ref_add(&r, k, len, v);
+	}
+	assert_int_equal(r.n, 1 + 4 + 16 + 64 + 256);
+	check_ref(t, &r);
+	mr_table_free(&t);
+}
+
+static void test_random_binary_keys(void **state)
+{
+	MR_UNUSED(state);
+	run_random(1, 0, 100000);
+	run_random(2, 0, 20000);
+}
+
+static void test_same_hash_for_all(void **state)
+{
+	MR_UNUSED(state);
+	run_random(3, 1, 20000);
+	run_random(4, 2, 20000);
+}
+
+static void test_colliding_hashes_grow(void **state)
+{
+	MR_UNUSED(state);
+	/* 3000 distinct keys all given hash 5, through several grows. */
+	const uint32_t n = 3000;
+	mr_table *t = mr_table_new(0);
+	char k[32];
+	for (int pass = 1; pass <= 2; pass++) {
+		for (uint32_t i = 0; i < n; i++) {
+			size_t len = distinct_key(i, k);
+			uint64_t v = pass == 1 ? i : (uint64_t)i * 1000003u + 7u;
+			assert_int_equal(mr_table_upsert(t, k, len, 5, (mr_value){.u = v}, sum),
+					 MR_OK);
+		}
+		assert_int_equal(mr_table_count(t), n);
+		check_distinct(t, n, pass);
+	}
+	mr_table_free(&t);
+}
+
+static void test_lengths_and_empty_key(void **state)
+{
+	MR_UNUSED(state);
+	static const char z[4] = {'a', 0, 0, 0};
+	for (int useh = 0; useh < 2; useh++) {
+		mr_table *t = mr_table_new(4);
+		/* "", "a", "a\0", "a\0\0", "\0", with the real hash or one
+		 * shared hash. */
+		const char *keys[5] = {"", z, z, z, z + 1};
+		size_t lens[5] = {0, 1, 2, 3, 1};
+		for (int round = 0; round < 3; round++) {
+			for (int i = 0; i < 5; i++) {
+				uint64_t h = useh ? 77 : mr_hash(keys[i], lens[i]);
+				assert_int_equal(mr_table_upsert(t, keys[i], lens[i], h,
+								 (mr_value){.u = 1u << i}, sum),
+						 MR_OK);
+			}
+		}
+		assert_int_equal(mr_table_count(t), 5);
+		assert_int_equal(mr_table_key_bytes(t), 7);
+		size_t pos = 0, len;
+		const char *key;
+		mr_value v;
+		for (int i = 0; i < 5; i++) {
+			assert_true(mr_table_next(t, &pos, &key, &len, &v));
+			assert_int_equal(len, lens[i]);
+			if (len)
+				assert_memory_equal(key, keys[i], len);
+			assert_int_equal(v.u, 3u << i);
+		}
+		assert_false(mr_table_next(t, &pos, &key, &len, &v));
+		mr_table_free(&t);
+	}
+}
+
+static void test_long_keys(void **state)
+{
+	MR_UNUSED(state);
+	/* Keys of every length up to 2000, each a prefix of the next. */
+	enum { N = 2000 };
+	char *k = malloc(N);
+	assert_non_null(k);
+	uint64_t s = 9;
+	for (size_t i = 0; i < N; i++)
+		k[i] = (char)splitmix64(&s);
+	mr_table *t = mr_table_new(0);
+	for (size_t len = 0; len < N; len++)
+		assert_int_equal(upsert(t, k, len, len, sum), MR_OK);
+	for (size_t len = N; len-- > 0;)
+		assert_int_equal(upsert(t, k, len, 1, sum), MR_OK);
+	assert_int_equal(mr_table_count(t), N);
+	assert_int_equal(mr_table_key_bytes(t), (size_t)N * (N - 1) / 2);
+	size_t pos = 0, len, i = 0;
+	const char *key;
+	mr_value v;
+	while (mr_table_next(t, &pos, &key, &len, &v)) {
+		assert_int_equal(len, i);
+		if (len)
+			assert_memory_equal(key, k, len);
+		assert_int_equal(v.u, i + 1);
+		i++;
+	}
+	assert_int_equal(i, N);
+	mr_table_free(&t);
+	free(k);
+}
+
+static void test_float_values(void **state)
+{
+	MR_UNUSED(state);
+	mr_table *t = mr_table_new(0);
+	mr_value q = {.f = 0.25};
+	for (int i = 0; i < 8; i++)
+		assert_int_equal(mr_table_upsert(t, "x", 1, mr_hash("x", 1), q, fsum), MR_OK);
+	size_t pos = 0, len;
+	const char *key;
+	mr_value v;
+	assert_true(mr_table_next(t, &pos, &key, &len, &v));
+	assert_true(v.f == 2.0); /* exact in binary */
+	assert_false(mr_table_next(t, &pos, &key, &len, &v));
+	mr_table_free(&t);
+}
+
+static void test_combine_error(void **state)
+{
+	MR_UNUSED(state);
+	mr_table *t = mr_table_new(0);
+	assert_int_equal(upsert(t, "k", 1, 5, sum_or_fail), MR_OK);
+	assert_int_equal(upsert(t, "j", 1, BAD_VALUE, sum_or_fail), MR_OK);
+	/* The first value of a key is stored, not combined: no error. */
+	assert_int_equal(upsert(t, "k", 1, BAD_VALUE, sum_or_fail), MR_ERR_JOB);
+	assert_int_equal(upsert(t, "j", 1, BAD_VALUE, sum_or_fail), MR_ERR_JOB);
+	assert_int_equal(mr_table_count(t), 2);
+	/* The table still works. */
+	assert_int_equal(upsert(t, "k", 1, 2, sum_or_fail), MR_OK);
+	assert_int_equal(upsert(t, "m", 1, 1, sum_or_fail), MR_OK);
+	assert_int_equal(mr_table_count(t), 3);
+	size_t pos = 0, len;
+	const char *key;
+	mr_value v;
+	assert_true(mr_table_next(t, &pos, &key, &len, &v));
+	assert_memory_equal(key, "k", 1);
+	assert_int_equal(v.u, 7);
+	mr_table_free(&t);
+
+	/* The same in a bigger table that has grown. */
+	t = mr_table_new(0);
+	char k[32];
+	for (uint32_t i = 0; i < 5000; i++) {
+		size_t len2 = distinct_key(i, k);
+		assert_int_equal(upsert(t, k, len2, 1, sum_or_fail), MR_OK);
+	}
+	size_t len2 = distinct_key(4321, k);
+	assert_int_equal(upsert(t, k, len2, BAD_VALUE, sum_or_fail), MR_ERR_JOB);
+	assert_int_equal(mr_table_count(t), 5000);
+	mr_table_free(&t);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_empty),
+		cmocka_unit_test(test_many_distinct),
+		cmocka_unit_test(test_random_binary_keys),
+		cmocka_unit_test(test_same_hash_for_all),
+		cmocka_unit_test(test_colliding_hashes_grow),
+		cmocka_unit_test(test_lengths_and_empty_key),
+		cmocka_unit_test(test_long_keys),
+		cmocka_unit_test(test_float_values),
+		cmocka_unit_test(test_combine_error),
+	};
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
