@@ -77,77 +77,94 @@ static uint64_t prefix(const uint64_t *counts, int n, uint64_t *displ)
 	return at;
 }
 
-int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts, uint64_t round_bytes,
-		mr_buf *recv, uint64_t *bytes_received)
-{
+/* What both sides of an exchange know: counts and displacements per peer,
+ * 64-bit, and int scratch for the MPI call. */
+struct plan {
 	int n;
-	MR_MPI(MPI_Comm_size(comm, &n));
-	size_t nn = (size_t)n;
-	uint64_t *recvcounts = mr_malloc(mr_mul(nn, 4 * sizeof(uint64_t)));
-	uint64_t *sdispl = recvcounts + nn, *rdispl = sdispl + nn;
-	uint64_t *off = rdispl + nn;
-	int *ic = mr_malloc(mr_mul(nn, 4 * sizeof(int)));
-	int *sc = ic, *sd = ic + nn, *rc = sd + nn, *rd = rc + nn;
+	const uint64_t *scount, *rcount;
+	uint64_t *sdispl, *rdispl, *off;
+	int *sc, *sd, *rc, *rd;
+};
 
-	MR_MPI(MPI_Alltoall(sendcounts, 1, MPI_UINT64_T, recvcounts, 1, MPI_UINT64_T, comm));
-	prefix(sendcounts, n, sdispl);
-	uint64_t total = prefix(recvcounts, n, rdispl);
-	recv->len = 0;
-	mr_buf_reserve(recv, (size_t)total + 1); /* never NULL */
-	recv->len = (size_t)total;
-	*bytes_received = total;
-
-	uint64_t per = mr_round_per_peer(round_bytes, n);
-	uint64_t mine = mr_rounds_needed(sendcounts, n, per), rounds = 0;
-	uint64_t rr = mr_rounds_needed(recvcounts, n, per);
-	if (rr > mine)
-		mine = rr;
-	MR_MPI(MPI_Allreduce(&mine, &rounds, 1, MPI_UINT64_T, MPI_MAX, comm));
-
-	if (rounds <= 1) {
-		/* One round: every count is at most per, so the whole
-		 * buffers' displacements fit an int; no staging. */
-		for (int i = 0; i < n; i++) {
-			sc[i] = (int)sendcounts[i];
-			sd[i] = (int)sdispl[i];
-			rc[i] = (int)recvcounts[i];
-			rd[i] = (int)rdispl[i];
-		}
-		MR_MPI(MPI_Alltoallv(send, sc, sd, MPI_BYTE, recv->data, rc, rd, MPI_BYTE, comm));
-		free(recvcounts);
-		free(ic);
-		return MR_OK;
+/* One round: every count is at most per_peer, so the whole buffers'
+ * displacements fit an int and no staging is needed. */
+static void exchange_once(MPI_Comm comm, const struct plan *p, const char *send, char *recv)
+{
+	for (int i = 0; i < p->n; i++) {
+		p->sc[i] = (int)p->scount[i];
+		p->sd[i] = (int)p->sdispl[i];
+		p->rc[i] = (int)p->rcount[i];
+		p->rd[i] = (int)p->rdispl[i];
 	}
-	/* Each round copies its slices into staging buffers, whose offsets
-	 * fit an int because a round holds at most INT_MAX bytes.  Round 0
-	 * is the largest. */
+	MR_MPI(MPI_Alltoallv(send, p->sc, p->sd, MPI_BYTE, recv, p->rc, p->rd, MPI_BYTE, comm));
+}
+
+/* Many rounds: each copies its slices into staging buffers, whose offsets fit
+ * an int because a round holds at most INT_MAX bytes.  Round 0 is the largest. */
+static void exchange_rounds(MPI_Comm comm, const struct plan *p, uint64_t per, uint64_t rounds,
+			    const char *send, char *recv)
+{
 	uint64_t sbytes = 0, rbytes = 0;
-	for (int i = 0; i < n; i++) {
-		sbytes += sendcounts[i] < per ? sendcounts[i] : per;
-		rbytes += recvcounts[i] < per ? recvcounts[i] : per;
+	for (int i = 0; i < p->n; i++) {
+		sbytes += p->scount[i] < per ? p->scount[i] : per;
+		rbytes += p->rcount[i] < per ? p->rcount[i] : per;
 	}
 	char *sstage = mr_malloc((size_t)sbytes);
 	char *rstage = mr_malloc((size_t)rbytes);
 	for (uint64_t r = 0; r < rounds; r++) {
 		int sat = 0, rat = 0;
-		for (int i = 0; i < n; i++) {
-			sc[i] = mr_round_slice(sendcounts[i], per, r, &off[i]);
-			sd[i] = sat;
-			memcpy(sstage + sat, send + sdispl[i] + off[i], (size_t)sc[i]);
-			sat += sc[i];
+		for (int i = 0; i < p->n; i++) {
+			p->sc[i] = mr_round_slice(p->scount[i], per, r, &p->off[i]);
+			p->sd[i] = sat;
+			memcpy(sstage + sat, send + p->sdispl[i] + p->off[i], (size_t)p->sc[i]);
+			sat += p->sc[i];
 		}
-		for (int i = 0; i < n; i++) {
-			rc[i] = mr_round_slice(recvcounts[i], per, r, &off[i]);
-			rd[i] = rat;
-			rat += rc[i];
+		for (int i = 0; i < p->n; i++) {
+			p->rc[i] = mr_round_slice(p->rcount[i], per, r, &p->off[i]);
+			p->rd[i] = rat;
+			rat += p->rc[i];
 		}
-		MR_MPI(MPI_Alltoallv(sstage, sc, sd, MPI_BYTE, rstage, rc, rd, MPI_BYTE, comm));
-		for (int i = 0; i < n; i++)
-			memcpy(recv->data + rdispl[i] + off[i], rstage + rd[i], (size_t)rc[i]);
+		MR_MPI(MPI_Alltoallv(sstage, p->sc, p->sd, MPI_BYTE, rstage, p->rc, p->rd, MPI_BYTE,
+				     comm));
+		for (int i = 0; i < p->n; i++)
+			memcpy(recv + p->rdispl[i] + p->off[i], rstage + p->rd[i],
+			       (size_t)p->rc[i]);
 	}
 	free(sstage);
 	free(rstage);
-	free(recvcounts);
+}
+
+int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts, uint64_t round_bytes,
+		mr_buf *recv, uint64_t *bytes_received)
+{
+	struct plan p = {.scount = sendcounts};
+	MR_MPI(MPI_Comm_size(comm, &p.n));
+	size_t nn = (size_t)p.n;
+	uint64_t *u = mr_malloc(mr_mul(nn, 4 * sizeof(uint64_t)));
+	int *ic = mr_malloc(mr_mul(nn, 4 * sizeof(int)));
+	p.rcount = u;
+	p.sdispl = u + nn, p.rdispl = u + 2 * nn, p.off = u + 3 * nn;
+	p.sc = ic, p.sd = ic + nn, p.rc = ic + 2 * nn, p.rd = ic + 3 * nn;
+
+	MR_MPI(MPI_Alltoall(sendcounts, 1, MPI_UINT64_T, u, 1, MPI_UINT64_T, comm));
+	prefix(sendcounts, p.n, p.sdispl);
+	uint64_t total = prefix(p.rcount, p.n, p.rdispl);
+	recv->len = 0;
+	mr_buf_reserve(recv, (size_t)total + 1); /* never NULL */
+	recv->len = (size_t)total;
+	*bytes_received = total;
+
+	uint64_t per = mr_round_per_peer(round_bytes, p.n);
+	uint64_t mine = mr_rounds_needed(sendcounts, p.n, per), rounds = 0;
+	uint64_t theirs = mr_rounds_needed(p.rcount, p.n, per);
+	if (theirs > mine)
+		mine = theirs;
+	MR_MPI(MPI_Allreduce(&mine, &rounds, 1, MPI_UINT64_T, MPI_MAX, comm));
+	if (rounds <= 1)
+		exchange_once(comm, &p, send, recv->data);
+	else
+		exchange_rounds(comm, &p, per, rounds, send, recv->data);
+	free(u);
 	free(ic);
 	return MR_OK;
 }
