@@ -82,9 +82,11 @@ int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_
 		    mr_combine_fn combine);
 /* Pending upserts, applied together so that their cache misses overlap:
  * mr_table_prefetch on each as it is queued, then mr_table_upsert_batch. */
+#define MR_PAD8(n) (((n) + 7) & ~(size_t)7)
 typedef struct mr_pending {
 	uint64_t hash;
-	const char *key; /* borrowed until the batch is applied */
+	const char *key; /* borrowed until the batch is applied; followed by
+			  * zeros to a multiple of 8 bytes */
 	size_t len;
 	mr_value value;
 } mr_pending;

@@ -38,7 +38,7 @@ static int flush(mr_emitter *e)
 	size_t at = 0;
 	for (size_t i = 0; i < e->n; i++) {
 		e->pending[i].key = e->keys.data + at;
-		at += e->pending[i].len;
+		at += MR_PAD8(e->pending[i].len);
 	}
 	if (e->status == MR_OK)
 		e->status = mr_table_upsert_batch(e->table, e->pending, e->n, e->combine);
@@ -52,7 +52,11 @@ int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
 	uint64_t h = mr_hash(key, len);
 	mr_table_prefetch(out->table, h);
 	out->pending[out->n++] = (mr_pending){.hash = h, .len = len, .value = v};
-	mr_buf_add(&out->keys, key, len);
+	/* Zero-padded to 8 bytes, so the table compares whole words. */
+	char *k = mr_buf_tail(&out->keys, MR_PAD8(len));
+	if (len % 8)
+		memset(k + (len & ~(size_t)7), 0, 8);
+	memcpy(k, key, len);
 	out->pairs++;
 	return out->n == BATCH ? flush(out) : out->status;
 }

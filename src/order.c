@@ -35,7 +35,7 @@ static struct item make_item(const char *key, uint32_t len, mr_value v)
 }
 
 /* Key bytes ascending, as memcmp with the shorter first on a tie. */
-static int cmp_key(const struct item *a, const struct item *b)
+static inline int cmp_key(const struct item *a, const struct item *b)
 {
 	if (a->prefix != b->prefix)
 		return a->prefix < b->prefix ? -1 : 1;
@@ -48,12 +48,12 @@ static int cmp_key(const struct item *a, const struct item *b)
 	return (a->len > b->len) - (a->len < b->len);
 }
 
-static int cmp_by_key(const void *x, const void *y)
+static inline int cmp_by_key(const void *x, const void *y)
 {
 	return cmp_key(x, y);
 }
 
-static int cmp_count_u64(const void *x, const void *y)
+static inline int cmp_count_u64(const void *x, const void *y)
 {
 	const struct item *a = x, *b = y;
 	if (a->value.u != b->value.u)
@@ -61,7 +61,7 @@ static int cmp_count_u64(const void *x, const void *y)
 	return cmp_key(a, b);
 }
 
-static int cmp_count_f64(const void *x, const void *y)
+static inline int cmp_count_f64(const void *x, const void *y)
 {
 	const struct item *a = x, *b = y;
 	if (a->value.f != b->value.f)
@@ -71,11 +71,84 @@ static int cmp_count_f64(const void *x, const void *y)
 
 typedef int (*cmp_fn)(const void *, const void *);
 
+/*
+ * The sort itself: a quicksort with the comparison inlined, one copy per
+ * order, since a comparison through a function pointer costs more than the
+ * comparison.  Pivots are the median of three pseudo-random elements, so no
+ * input order makes it quadratic in expectation; small parts are finished by
+ * insertion sort.
+ */
+static inline void swap_items(struct item *a, struct item *b)
+{
+	struct item t = *a;
+	*a = *b;
+	*b = t;
+}
+
+#define DEFINE_SORT(name, cmp)                                                                     \
+	static void name(struct item *a, size_t n, uint64_t *seed)                                 \
+	{                                                                                          \
+		while (n > 16) {                                                                   \
+			size_t p[3];                                                               \
+			for (int k = 0; k < 3; k++) {                                              \
+				*seed = *seed * 6364136223846793005u + 1442695040888963407u;       \
+				p[k] = (size_t)((*seed >> 33) % n);                                \
+			}                                                                          \
+			size_t m =                                                                 \
+				cmp(&a[p[0]], &a[p[1]]) < 0                                        \
+					? (cmp(&a[p[1]], &a[p[2]]) < 0                             \
+						   ? p[1]                                          \
+						   : (cmp(&a[p[0]], &a[p[2]]) < 0 ? p[2] : p[0]))  \
+					: (cmp(&a[p[0]], &a[p[2]]) < 0                             \
+						   ? p[0]                                          \
+						   : (cmp(&a[p[1]], &a[p[2]]) < 0 ? p[2] : p[1])); \
+			/* The pivot first, so that Hoare's j ends below n - 1. */                 \
+			swap_items(&a[0], &a[m]);                                                  \
+			struct item pivot = a[0];                                                  \
+			size_t i = 0, j = n - 1;                                                   \
+			for (;;) { /* Hoare: a[0..j] <= pivot <= a[j+1..n) */                      \
+				while (cmp(&a[i], &pivot) < 0)                                     \
+					i++;                                                       \
+				while (cmp(&pivot, &a[j]) < 0)                                     \
+					j--;                                                       \
+				if (i >= j)                                                        \
+					break;                                                     \
+				swap_items(&a[i++], &a[j--]);                                      \
+			}                                                                          \
+			/* Recurse into the smaller part, loop on the larger. */                   \
+			if (j + 1 < n - j - 1) {                                                   \
+				name(a, j + 1, seed);                                              \
+				a += j + 1, n -= j + 1;                                            \
+			} else {                                                                   \
+				name(a + j + 1, n - j - 1, seed);                                  \
+				n = j + 1;                                                         \
+			}                                                                          \
+		}                                                                                  \
+		for (size_t i = 1; i < n; i++)                                                     \
+			for (size_t k = i; k > 0 && cmp(&a[k], &a[k - 1]) < 0; k--)                \
+				swap_items(&a[k], &a[k - 1]);                                      \
+	}
+
+DEFINE_SORT(sort_by_key, cmp_by_key)
+DEFINE_SORT(sort_count_u64, cmp_count_u64)
+DEFINE_SORT(sort_count_f64, cmp_count_f64)
+
 static cmp_fn comparator(const mr_ctx *c)
 {
 	if (c->cfg->order == MR_ORDER_KEY)
 		return cmp_by_key;
 	return c->job->value_type == MR_F64 ? cmp_count_f64 : cmp_count_u64;
+}
+
+static void sort_items(const mr_ctx *c, struct item *it, size_t n)
+{
+	uint64_t seed = 0x6d70696d72;
+	if (c->cfg->order == MR_ORDER_KEY)
+		sort_by_key(it, n, &seed);
+	else if (c->job->value_type == MR_F64)
+		sort_count_f64(it, n, &seed);
+	else
+		sort_count_u64(it, n, &seed);
 }
 
 static struct item *items_of_table(const mr_table *t, size_t *n)
@@ -209,7 +282,7 @@ int mr_order(mr_ctx *c, mr_table **t, mr_result *out)
 		return MR_OK;
 	}
 	cmp_fn cmp = comparator(c);
-	qsort(it, n, sizeof(*it), cmp);
+	sort_items(c, it, n);
 	if (c->nranks == 1) {
 		fill_result(it, n, out);
 		free(it);
@@ -222,7 +295,7 @@ int mr_order(mr_ctx *c, mr_table **t, mr_result *out)
 	mr_table_free(t);
 	if (rc == MR_OK) {
 		it = items_of_frames(&recv, &n);
-		qsort(it, n, sizeof(*it), cmp);
+		sort_items(c, it, n);
 		fill_result(it, n, out);
 		free(it);
 	}

@@ -18,8 +18,8 @@ struct slot {
 
 struct entry {
 	mr_value value;
-	uint32_t len;
-	char key[]; /* len bytes, then padding to 8 */
+	uint64_t len;
+	char key[]; /* len bytes, then zeros to a multiple of 8 */
 };
 
 struct mr_table {
@@ -36,7 +36,25 @@ struct mr_table {
 
 static size_t entry_size(size_t len)
 {
-	return (sizeof(struct entry) + len + 7) & ~(size_t)7;
+	return sizeof(struct entry) + MR_PAD8(len);
+}
+
+/* Whether entry e holds key.  A padded key is followed by zeros to a
+ * multiple of 8, as every entry's key is, so whole words compare. */
+static inline bool same_key(const struct entry *e, const char *key, size_t len, bool padded)
+{
+	if (e->len != len)
+		return false;
+	if (!padded)
+		return memcmp(e->key, key, len) == 0;
+	for (size_t i = 0; i < len; i += 8) {
+		uint64_t a, b;
+		memcpy(&a, e->key + i, 8);
+		memcpy(&b, key + i, 8);
+		if (a != b)
+			return false;
+	}
+	return true;
 }
 
 static void alloc_slots(mr_table *t, size_t nslots)
@@ -82,8 +100,8 @@ static void grow(mr_table *t)
 	free(old);
 }
 
-int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_value v,
-		    mr_combine_fn combine)
+static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash, mr_value v,
+			 mr_combine_fn combine, bool padded)
 {
 	size_t i = (size_t)(hash >> t->shift);
 	for (;;) {
@@ -92,7 +110,7 @@ int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_
 			break;
 		if (s->hash == hash) {
 			struct entry *e = (struct entry *)(t->arena.data + s->ref - 1);
-			if (e->len == len && memcmp(e->key, key, len) == 0)
+			if (same_key(e, key, len, padded))
 				return combine(&e->value, v);
 		}
 		i = (i + 1) & t->mask;
@@ -104,7 +122,9 @@ int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_
 	size_t off = t->arena.len;
 	struct entry *e = (struct entry *)mr_buf_tail(&t->arena, entry_size(len));
 	e->value = v;
-	e->len = (uint32_t)len;
+	e->len = len;
+	if (len % 8)
+		memset(e->key + (len & ~(size_t)7), 0, 8);
 	memcpy(e->key, key, len);
 	t->slots[i].hash = hash;
 	t->slots[i].ref = off + 1;
@@ -113,6 +133,12 @@ int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_
 	if (t->count * MAX_LOAD_DEN > (t->mask + 1) * MAX_LOAD_NUM)
 		grow(t);
 	return MR_OK;
+}
+
+int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_value v,
+		    mr_combine_fn combine)
+{
+	return upsert(t, key, len, hash, v, combine, false);
 }
 
 void mr_table_prefetch(const mr_table *t, uint64_t hash)
@@ -130,7 +156,7 @@ int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n, mr_combine
 			__builtin_prefetch(t->arena.data + s->ref - 1);
 	}
 	for (size_t i = 0; i < n; i++) {
-		int rc = mr_table_upsert(t, p[i].key, p[i].len, p[i].hash, p[i].value, combine);
+		int rc = upsert(t, p[i].key, p[i].len, p[i].hash, p[i].value, combine, true);
 		if (rc != MR_OK)
 			return rc;
 	}
