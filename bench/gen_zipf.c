@@ -24,7 +24,7 @@
  * Prints nothing on success unless -v (then one summary line on stderr).
  * Exit status: 0 done, 1 a failure (cannot write, out of memory), 2 bad usage.
  *
- * Build: gcc -O2 -Wall -Wextra -Wformat=2 -o gen_zipf bench/gen_zipf.c -lm
+ * Built by CMake as mpimr-gen-zipf; sizes parse as mpimr's own (mr_parse_size).
  */
 #define _POSIX_C_SOURCE 200809L
 
@@ -38,6 +38,8 @@
 #include <sys/stat.h>
 #include <sys/types.h>
 #include <time.h>
+
+#include "internal.h"
 #include <unistd.h>
 
 #define MAXLEN 12	  /* longest word */
@@ -244,49 +246,6 @@ static int parse_u64(const char *s, uint64_t *out)
 	return 0;
 }
 
-static int parse_size(const char *s, uint64_t *out)
-{
-	char *end;
-	if (!*s || *s == '-')
-		return -1;
-	errno = 0;
-	unsigned long long v = strtoull(s, &end, 10);
-	if (errno || end == s)
-		return -1;
-	unsigned shift = 0;
-	switch (*end) {
-	case 'k':
-	case 'K':
-		shift = 10;
-		end++;
-		break;
-	case 'm':
-	case 'M':
-		shift = 20;
-		end++;
-		break;
-	case 'g':
-	case 'G':
-		shift = 30;
-		end++;
-		break;
-	case 't':
-	case 'T':
-		shift = 40;
-		end++;
-		break;
-	default: break;
-	}
-	if (shift && (*end == 'i' || *end == 'I'))
-		end++;
-	if (*end == 'b' || *end == 'B')
-		end++;
-	if (*end || (shift && v > (UINT64_MAX >> shift)))
-		return -1;
-	*out = (uint64_t)v << shift;
-	return 0;
-}
-
 static void usage_error(const char *why, const char *arg)
 {
 	if (arg)
@@ -426,7 +385,7 @@ int main(int argc, char **argv)
 			usage_error("unknown argument", a);
 		}
 		if (strcmp(name, "--bytes") == 0 && val) {
-			if (parse_size(val, &bytes) != 0)
+			if (!mr_parse_size(val, &bytes))
 				usage_error("bad --bytes", val);
 			have_bytes = 1;
 		} else if (strcmp(name, "--vocab") == 0 && val) {

@@ -81,6 +81,8 @@ bool mr_parse_size(const char *s, uint64_t *out)
 		end++;
 		break;
 	}
+	if (shift && (*end == 'i' || *end == 'I')) /* 64MiB */
+		end++;
 	if (*end == 'B' || *end == 'b')
 		end++;
 	if (*end || (shift && v > (UINT64_MAX >> shift)))
