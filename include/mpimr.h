@@ -86,7 +86,8 @@ typedef struct mr_job {
 } mr_job;
 
 /*
- * Emits one pair from map.  Local.  key[0..len) is copied; v is combined at
+ * Emits one pair from map.  Local.  key[0..len) is copied (key may be NULL
+ * when len is 0); v is combined at
  * once with the value already held for key on this rank, if any.  Returns MR_OK,
  * MR_ERR_NOMEM, or what the job's combine returned.
  */

@@ -114,6 +114,18 @@ static int bad_usage(const mr_job *job, const char *fmt, ...)
 	return EXIT_USAGE;
 }
 
+/* The option getopt just refused: a long one as typed, or a short one alone
+ * (inside a group such as -xq, argv[optind - 1] is not the option). */
+static const char *option_name(char **argv, char buf[3])
+{
+	const char *word = argv[optind - 1];
+	if (word[0] == '-' && word[1] == '-')
+		return word;
+	buf[0] = '-';
+	buf[1] = (char)optopt;
+	return buf;
+}
+
 enum { OPT_FORCE = 256, OPT_ORDER, OPT_CHUNK, OPT_ROUND, OPT_STATS, OPT_PROGRESS };
 
 /* Fills cfg from argv; returns -1 to run, or an exit status. */
@@ -168,8 +180,12 @@ static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *c
 			if (mr_log_rank() == 0)
 				job_usage(stdout, job);
 			return 0;
-		case ':': return bad_usage(job, "option '%s' needs a value", argv[optind - 1]);
-		default: return bad_usage(job, "unknown option '%s'", argv[optind - 1]);
+		case ':':
+			return bad_usage(job, "option '%s' needs a value",
+					 option_name(argv, (char[3]){0}));
+		default:
+			return bad_usage(job, "unknown option '%s'",
+					 option_name(argv, (char[3]){0}));
 		}
 	}
 	if (!cfg->output)

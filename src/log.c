@@ -25,6 +25,8 @@ int mr_log_rank(void)
 }
 
 static void vprint(FILE *f, const char *prefix, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vprint(FILE *f, const char *prefix, const char *fmt, va_list ap)
 {
 	/* One fprintf of a whole line, so lines from ranks do not interleave. */
 	char msg[2048];

@@ -56,7 +56,8 @@ int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
 	char *k = mr_buf_tail(&out->keys, MR_PAD8(len));
 	if (len % 8)
 		memset(k + (len & ~(size_t)7), 0, 8);
-	memcpy(k, key, len);
+	if (len)
+		memcpy(k, key, len);
 	out->pairs++;
 	return out->n == BATCH ? flush(out) : out->status;
 }

@@ -63,6 +63,15 @@ static uint64_t dataset_length(hid_t g, const char *name)
 	return n;
 }
 
+/* The offsets a file claims: non-decreasing, and within key_bytes. */
+static bool offsets_valid(const uint64_t *off, uint64_t n, uint64_t key_bytes)
+{
+	for (uint64_t i = 0; i < n; i++)
+		if (off[i] > off[i + 1])
+			return false;
+	return off[n] <= key_bytes;
+}
+
 static void print_key(const char *k, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
@@ -106,6 +115,8 @@ static int print_table(const char *path, hid_t file, long long top)
 	bool f64 = is_float(g);
 	int rc = read_head(g, "key_offsets", H5T_NATIVE_UINT64, n + 1, off) |
 		 read_head(g, "values", f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64, n, val);
+	if (rc == 0 && !offsets_valid(off, n, dataset_length(g, "key_bytes")))
+		rc = -1;
 	char *keys = NULL;
 	if (rc == 0) {
 		keys = mr_malloc((size_t)off[n] + 1);

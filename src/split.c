@@ -74,7 +74,8 @@ static char **list_dir(const char *path, DIR *d, size_t *count)
 			strcpy(child + at + len, "/");
 		names[n++] = child;
 	}
-	qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1) /* names is NULL when there are none */
+		qsort(names, n, sizeof(*names), cmp_names);
 	*count = n;
 	return names;
 }

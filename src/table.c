@@ -125,7 +125,8 @@ static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash
 	e->len = len;
 	if (len % 8)
 		memset(e->key + (len & ~(size_t)7), 0, 8);
-	memcpy(e->key, key, len);
+	if (len)
+		memcpy(e->key, key, len);
 	t->slots[i].hash = hash;
 	t->slots[i].ref = off + 1;
 	t->count++;
