@@ -204,15 +204,15 @@ static int run_job(const mr_job *job, int argc, char **argv)
 	memcpy(given, argv, (size_t)argc * sizeof(char *));
 	given[argc] = NULL;
 
-	MPI_Init(&argc, &argv);
+	MR_MPI(MPI_Init(&argc, &argv));
 	int rank;
-	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+	MR_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
 	mr_log_setup(rank, MR_NORMAL);
 	mr_config cfg = {.verbosity = MR_NORMAL, .argc = argc, .argv = given};
 	int status = parse_job_args(job, argc, argv, &cfg);
 	if (status < 0)
 		status = mr_run(job, &cfg, MPI_COMM_WORLD) == MR_OK ? 0 : 1;
-	MPI_Finalize();
+	MR_MPI(MPI_Finalize());
 	free(given);
 	return status;
 }

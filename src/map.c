@@ -101,6 +101,35 @@ static int on_record(void *arg, const char *rec, size_t len)
 	return rc;
 }
 
+/* Reads the ranges in order, keeping one file open while its ranges last.
+ * The sizes are those split saw, so every rank reads the same bytes. */
+static int read_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_reader *r,
+		       struct map_state *s)
+{
+	int rc = MR_OK;
+	uint64_t open_file = UINT64_MAX;
+	for (size_t i = 0; i < nranges && rc == MR_OK; i++) {
+		const mr_range *g = &ranges[i];
+		const char *path = mr_file_path(&c->files, (size_t)g->file);
+		if (g->file != open_file) {
+			if (r->fd >= 0)
+				close(r->fd);
+			r->fd = open(path, O_RDONLY);
+			if (r->fd < 0) {
+				mr_rank_error("cannot open '%s': %s", path, strerror(errno));
+				return MR_ERR_IO;
+			}
+			open_file = g->file;
+			r->file_size = c->files.sizes[g->file];
+			posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+		}
+		rc = mr_read_range(r, g->offset, g->length, on_record, s);
+		if (rc == MR_ERR_IO)
+			mr_rank_error("cannot read '%s': %s", path, strerror(errno));
+	}
+	return rc;
+}
+
 int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 {
 	mr_reader r = {.fd = -1, .rule = c->job->record, .block_size = BLOCK_SIZE};
@@ -114,30 +143,7 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 	for (size_t i = 0; i < nranges; i++)
 		s.my_bytes += ranges[i].length;
 
-	int rc = MR_OK;
-	uint64_t open_file = UINT64_MAX;
-	for (size_t i = 0; i < nranges && rc == MR_OK; i++) {
-		const mr_range *g = &ranges[i];
-		const char *path = mr_file_path(&c->files, (size_t)g->file);
-		if (g->file != open_file) {
-			if (r.fd >= 0)
-				close(r.fd);
-			r.fd = open(path, O_RDONLY);
-			if (r.fd < 0) {
-				mr_rank_error("cannot open '%s': %s", path, strerror(errno));
-				rc = MR_ERR_IO;
-				break;
-			}
-			open_file = g->file;
-			r.file_size = c->files.sizes[g->file];
-			posix_fadvise(r.fd, 0, 0, POSIX_FADV_SEQUENTIAL);
-		}
-		rc = mr_read_range(&r, g->offset, g->length, on_record, &s);
-		if (rc == MR_ERR_IO)
-			mr_rank_error("cannot read '%s': %s", path, strerror(errno));
-	}
-	if (r.fd >= 0)
-		close(r.fd);
+	int rc = read_ranges(c, ranges, nranges, &r, &s);
 	int frc = flush(&s.em);
 	if (rc == MR_OK)
 		rc = frc;
