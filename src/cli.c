@@ -159,9 +159,7 @@ static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *c
 			else if (!strcmp(optarg, "none"))
 				cfg->order = MR_ORDER_NONE;
 			else
-				return bad_usage(job,
-						 "unknown order '%s' "
-						 "(count, key or none)",
+				return bad_usage(job, "unknown order '%s' (count, key or none)",
 						 optarg);
 			break;
 		case OPT_CHUNK:

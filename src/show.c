@@ -100,10 +100,7 @@ static int print_table(const char *path, hid_t file, long long top)
 	char job[256] = "";
 	if (read_attr_str(file, "job", job, sizeof(job)) < 0 ||
 	    H5Lexists(file, job, H5P_DEFAULT) <= 0) {
-		fprintf(stderr,
-			"mpimr: cannot read '%s': not an mpimr result "
-			"file\n",
-			path);
+		fprintf(stderr, "mpimr: cannot read '%s': not an mpimr result file\n", path);
 		return MR_ERR_INPUT;
 	}
 	hid_t g = H5Gopen2(file, job, H5P_DEFAULT);
@@ -131,10 +128,8 @@ static int print_table(const char *path, hid_t file, long long top)
 				printf("\t%llu\n", (unsigned long long)val[i].u);
 		}
 	} else {
-		fprintf(stderr,
-			"mpimr: cannot read '%s': damaged table in "
-			"group '%s'\n",
-			path, job);
+		fprintf(stderr, "mpimr: cannot read '%s': damaged table in group '%s'\n", path,
+			job);
 	}
 	free(keys);
 	free(off);

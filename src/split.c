@@ -41,19 +41,26 @@ static void add_file(mr_files *f, const char *path, uint64_t size)
 	f->n++;
 }
 
-static int cmp_names(const void *a, const void *b)
+/* A directory's child: its path and what stat said of it. */
+struct child {
+	char *path;
+	int err; /* stat's errno, or 0 */
+	struct stat st;
+};
+
+static int cmp_children(const void *a, const void *b)
 {
-	return strcmp(*(char *const *)a, *(char *const *)b);
+	return strcmp(((const struct child *)a)->path, ((const struct child *)b)->path);
 }
 
 /*
- * The children of directory path as full paths, sorted so that full paths
+ * The children of directory path, stat'ed once, sorted so that full paths
  * come in byte order: a directory sorts as its name plus '/', as every path
- * under it begins (its trailing '/' is dropped again by walk_dir).
+ * under it begins (walk_dir drops that '/' again).
  */
-static char **list_dir(const char *path, DIR *d, size_t *count)
+static struct child *list_dir(const char *path, DIR *d, size_t *count)
 {
-	char **names = NULL;
+	struct child *c = NULL;
 	size_t n = 0, plen = strlen(path);
 	bool slash = plen > 0 && path[plen - 1] == '/';
 	struct dirent *e;
@@ -61,26 +68,27 @@ static char **list_dir(const char *path, DIR *d, size_t *count)
 		if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
 			continue;
 		if (n % 64 == 0)
-			names = mr_realloc(names, mr_mul(n + 64, sizeof(*names)));
+			c = mr_realloc(c, mr_mul(n + 64, sizeof(*c)));
 		size_t len = strlen(e->d_name);
-		char *child = mr_malloc(plen + len + 3);
-		memcpy(child, path, plen);
+		char *p = mr_malloc(plen + len + 3);
+		memcpy(p, path, plen);
 		size_t at = plen;
 		if (!slash)
-			child[at++] = '/';
-		memcpy(child + at, e->d_name, len + 1);
-		struct stat cst;
-		if (stat(child, &cst) == 0 && S_ISDIR(cst.st_mode))
-			strcpy(child + at + len, "/");
-		names[n++] = child;
+			p[at++] = '/';
+		memcpy(p + at, e->d_name, len + 1);
+		c[n].path = p;
+		c[n].err = stat(p, &c[n].st) == 0 ? 0 : errno;
+		if (!c[n].err && S_ISDIR(c[n].st.st_mode))
+			strcpy(p + at + len, "/");
+		n++;
 	}
-	if (n > 1) /* names is NULL when there are none */
-		qsort(names, n, sizeof(*names), cmp_names);
+	if (n > 1) /* c is NULL when there are none */
+		qsort(c, n, sizeof(*c), cmp_children);
 	*count = n;
-	return names;
+	return c;
 }
 
-static int walk_path(struct walk *w, const char *path);
+static int walk_stat(struct walk *w, const char *path, int err, const struct stat *st);
 
 static int walk_dir(struct walk *w, const char *path, const struct stat *st)
 {
@@ -100,7 +108,7 @@ static int walk_dir(struct walk *w, const char *path, const struct stat *st)
 		return MR_ERR_INPUT;
 	}
 	size_t n;
-	char **names = list_dir(path, d, &n);
+	struct child *c = list_dir(path, d, &n);
 	closedir(d);
 
 	w->devs[w->depth] = st->st_dev;
@@ -108,28 +116,28 @@ static int walk_dir(struct walk *w, const char *path, const struct stat *st)
 	w->depth++;
 	int rc = MR_OK;
 	for (size_t i = 0; i < n; i++) {
-		size_t len = strlen(names[i]);
-		if (names[i][len - 1] == '/')
-			names[i][len - 1] = '\0';
+		size_t len = strlen(c[i].path);
+		if (c[i].path[len - 1] == '/')
+			c[i].path[len - 1] = '\0';
 		if (rc == MR_OK)
-			rc = walk_path(w, names[i]);
-		free(names[i]);
+			rc = walk_stat(w, c[i].path, c[i].err, &c[i].st);
+		free(c[i].path);
 	}
-	free(names);
+	free(c);
 	w->depth--;
 	return rc;
 }
 
-static int walk_path(struct walk *w, const char *path)
+/* One input, given what stat said of it (err: its errno, or 0). */
+static int walk_stat(struct walk *w, const char *path, int err, const struct stat *st)
 {
-	struct stat st;
-	if (stat(path, &st) != 0) {
-		mr_error("cannot read '%s': %s", path, strerror(errno));
+	if (err) {
+		mr_error("cannot read '%s': %s", path, strerror(err));
 		return MR_ERR_INPUT;
 	}
-	if (S_ISDIR(st.st_mode))
-		return walk_dir(w, path, &st);
-	if (!S_ISREG(st.st_mode)) {
+	if (S_ISDIR(st->st_mode))
+		return walk_dir(w, path, st);
+	if (!S_ISREG(st->st_mode)) {
 		mr_error("cannot read '%s': not a regular file or directory", path);
 		return MR_ERR_INPUT;
 	}
@@ -139,8 +147,15 @@ static int walk_path(struct walk *w, const char *path)
 		return MR_ERR_INPUT;
 	}
 	close(fd);
-	add_file(w->files, path, (uint64_t)st.st_size);
+	add_file(w->files, path, (uint64_t)st->st_size);
 	return MR_OK;
+}
+
+static int walk_path(struct walk *w, const char *path)
+{
+	struct stat st;
+	int err = stat(path, &st) == 0 ? 0 : errno;
+	return walk_stat(w, path, err, &st);
 }
 
 void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk, mr_range **ranges,
