@@ -70,8 +70,8 @@ static inline int mr_owner(uint64_t hash, int nranks)
 }
 
 /* ---- hash table (table.c) ---------------------------------------------
- * Open addressing with linear probing; slots hold (hash, entry offset), keys
- * and values live inline in one arena, in insertion order. */
+ * Open addressing with linear probing; a slot holds the value and a key of up
+ * to 16 bytes itself, longer keys live in an arena. */
 typedef struct mr_table mr_table;
 typedef int (*mr_combine_fn)(mr_value *acc, mr_value in);
 
@@ -86,7 +86,7 @@ int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_
 typedef struct mr_pending {
 	uint64_t hash;
 	const char *key; /* borrowed until the batch is applied; followed by
-			  * zeros to a multiple of 8 bytes */
+			  * zeros to a multiple of 8 bytes, and to 16 */
 	size_t len;
 	mr_value value;
 } mr_pending;
@@ -96,8 +96,9 @@ int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n, mr_combine
 size_t mr_table_count(const mr_table *t);
 size_t mr_table_key_bytes(const mr_table *t); /* sum of key lengths */
 size_t mr_table_memory(const mr_table *t);    /* bytes held, slots + arena */
-/* Iterates in insertion order: start with *pos = 0; returns false at the end.
- * *key is borrowed from the table until it changes or is freed. */
+/* Iterates in slot order, which depends on the hashes and on the order keys
+ * came in: start with *pos = 0; returns false at the end.  *key is borrowed
+ * from the table until it changes or is freed. */
 bool mr_table_next(const mr_table *t, size_t *pos, const char **key, size_t *len, mr_value *v);
 
 /* ---- records (records.c) ----------------------------------------------

@@ -26,24 +26,29 @@ struct mr_emitter {
 	int status; /* the first failure of an applied batch */
 	size_t n;
 	mr_pending pending[BATCH];
-	mr_buf keys; /* the pending keys' bytes */
+	/* The pending keys' bytes, zero-padded: keys of up to 16 bytes (nearly
+	 * all) in place, longer ones in long_keys. */
+	uint64_t short_keys[BATCH][2];
+	mr_buf long_keys;
 };
 
 static int flush(mr_emitter *e)
 {
 	if (e->n == 0)
 		return e->status;
-	/* Keys were appended to e->keys, which may have moved: point at them
-	 * only now. */
+	/* Long keys were appended to e->long_keys, which may have moved:
+	 * point at them only now. */
 	size_t at = 0;
 	for (size_t i = 0; i < e->n; i++) {
-		e->pending[i].key = e->keys.data + at;
-		at += MR_PAD8(e->pending[i].len);
+		if (e->pending[i].len > 16) {
+			e->pending[i].key = e->long_keys.data + at;
+			at += MR_PAD8(e->pending[i].len);
+		}
 	}
 	if (e->status == MR_OK)
 		e->status = mr_table_upsert_batch(e->table, e->pending, e->n, e->combine);
 	e->n = 0;
-	e->keys.len = 0;
+	e->long_keys.len = 0;
 	return e->status;
 }
 
@@ -51,13 +56,20 @@ int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
 {
 	uint64_t h = mr_hash(key, len);
 	mr_table_prefetch(out->table, h);
-	out->pending[out->n++] = (mr_pending){.hash = h, .len = len, .value = v};
-	/* Zero-padded to 8 bytes, so the table compares whole words. */
-	char *k = mr_buf_tail(&out->keys, MR_PAD8(len));
-	if (len % 8)
-		memset(k + (len & ~(size_t)7), 0, 8);
-	if (len)
+	size_t i = out->n++;
+	out->pending[i] = (mr_pending){.hash = h, .len = len, .value = v};
+	/* Zero-padded, so the table compares whole words. */
+	if (len <= 16) {
+		uint64_t *w = out->short_keys[i];
+		w[0] = w[1] = 0;
+		if (len)
+			memcpy(w, key, len);
+		out->pending[i].key = (const char *)w;
+	} else {
+		char *k = mr_buf_tail(&out->long_keys, MR_PAD8(len));
+		memset(k + (len & ~(size_t)7), 0, len % 8 ? 8 : 0);
 		memcpy(k, key, len);
+	}
 	out->pairs++;
 	return out->n == BATCH ? flush(out) : out->status;
 }
@@ -147,7 +159,7 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 	int frc = flush(&s.em);
 	if (rc == MR_OK)
 		rc = frc;
-	mr_buf_release(&s.em.keys);
+	mr_buf_release(&s.em.long_keys);
 	if (s.progress)
 		report_progress(&s, true);
 

@@ -1,59 +1,71 @@
 /*
  * The hash table that map combines into and reduce merges into.
  *
- * Open addressing with linear probing.  A slot is 16 bytes: the key's 64-bit
- * hash and the offset of its entry in one arena.  An entry is the value, the key
- * length and the key bytes, padded to 8, so a hit touches the slot and one line
- * of the arena.  Entries are never moved or deleted, so the arena in order is
- * the iteration order and no per-key allocation happens.
+ * Open addressing with linear probing over 32-byte slots, two to a cache
+ * line.  A slot holds a tag (the key's hash with its low byte replaced by a
+ * code for the key's length), the value, and the key itself when it is at
+ * most 16 bytes long, zero-padded.  Nearly every word is that short, so a hit
+ * costs one cache line and no pointer chase.  A longer key lives in an arena
+ * and the slot holds its offset and length.  Nothing is deleted; there is no
+ * per-key allocation.
  */
 #include "internal.h"
 
 #include <stdlib.h>
 
-struct slot {
-	uint64_t hash;
-	uint64_t ref; /* arena offset + 1; 0 marks an empty slot */
-};
+#define INLINE_MAX 16
+#define LONG_CODE  (INLINE_MAX + 2) /* length codes: 1 + len inline, this for long */
 
-struct entry {
+struct slot {
+	uint64_t tag; /* 0 marks an empty slot: a length code is never 0 */
 	mr_value value;
-	uint64_t len;
-	char key[]; /* len bytes, then zeros to a multiple of 8 */
+	union {
+		char key[INLINE_MAX]; /* inline: the key, then zeros */
+		struct {
+			uint64_t off; /* long: the key's bytes in the arena */
+			uint64_t len;
+		} far;
+	} k;
 };
 
 struct mr_table {
 	struct slot *slots;
 	size_t mask;	/* slots - 1; slots is a power of two */
-	unsigned shift; /* 64 - log2(slots): index = hash >> shift */
+	unsigned shift; /* 64 - log2(slots): index = tag >> shift */
 	size_t count;
 	size_t key_bytes;
-	mr_buf arena;
+	mr_buf arena; /* long keys, each zero-padded to 8 bytes */
 };
 
 #define MAX_LOAD_NUM 7 /* grow past 70% full */
 #define MAX_LOAD_DEN 10
 
-static size_t entry_size(size_t len)
+static inline uint64_t make_tag(uint64_t hash, size_t len)
 {
-	return sizeof(struct entry) + MR_PAD8(len);
+	uint64_t code = len <= INLINE_MAX ? (uint64_t)len + 1 : LONG_CODE;
+	return (hash & ~UINT64_C(0xff)) | code;
 }
 
-/* Whether entry e holds key.  A padded key is followed by zeros to a
- * multiple of 8, as every entry's key is, so whole words compare. */
-static inline bool same_key(const struct entry *e, const char *key, size_t len, bool padded)
+static inline uint64_t load64(const char *p)
 {
-	if (e->len != len)
+	uint64_t w;
+	memcpy(&w, p, 8);
+	return w;
+}
+
+/* Whether long slot s holds key, which has len bytes.  A padded key is
+ * followed by zeros to a multiple of 8, as the arena's keys are. */
+static bool same_long_key(const mr_table *t, const struct slot *s, const char *key, size_t len,
+			  bool padded)
+{
+	if (s->k.far.len != len)
 		return false;
+	const char *a = t->arena.data + s->k.far.off;
 	if (!padded)
-		return memcmp(e->key, key, len) == 0;
-	for (size_t i = 0; i < len; i += 8) {
-		uint64_t a, b;
-		memcpy(&a, e->key + i, 8);
-		memcpy(&b, key + i, 8);
-		if (a != b)
+		return memcmp(a, key, len) == 0;
+	for (size_t i = 0; i < len; i += 8)
+		if (load64(a + i) != load64(key + i))
 			return false;
-	}
 	return true;
 }
 
@@ -90,45 +102,51 @@ static void grow(mr_table *t)
 	size_t n = t->mask + 1;
 	alloc_slots(t, mr_mul(n, 2));
 	for (size_t i = 0; i < n; i++) {
-		if (!old[i].ref)
+		if (!old[i].tag)
 			continue;
-		size_t j = (size_t)(old[i].hash >> t->shift);
-		while (t->slots[j].ref)
+		size_t j = (size_t)(old[i].tag >> t->shift);
+		while (t->slots[j].tag)
 			j = (j + 1) & t->mask;
 		t->slots[j] = old[i];
 	}
 	free(old);
 }
 
+/* w[0..1] is the key of a short key (len <= 16) as two zero-padded words. */
 static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash, mr_value v,
-			 mr_combine_fn combine, bool padded)
+			 mr_combine_fn combine, bool padded, const uint64_t w[2])
 {
-	size_t i = (size_t)(hash >> t->shift);
+	uint64_t tag = make_tag(hash, len);
+	size_t i = (size_t)(tag >> t->shift);
 	for (;;) {
 		struct slot *s = &t->slots[i];
-		if (!s->ref)
+		if (!s->tag)
 			break;
-		if (s->hash == hash) {
-			struct entry *e = (struct entry *)(t->arena.data + s->ref - 1);
-			if (same_key(e, key, len, padded))
-				return combine(&e->value, v);
+		if (s->tag == tag) {
+			bool same = len <= INLINE_MAX ? load64(s->k.key) == w[0] &&
+							      load64(s->k.key + 8) == w[1]
+						      : same_long_key(t, s, key, len, padded);
+			if (same)
+				return combine(&s->value, v);
 		}
 		i = (i + 1) & t->mask;
 	}
-	if (len > UINT32_MAX) {
-		mr_rank_error("a key of %zu bytes is longer than 4 GiB", len);
-		return MR_ERR_LIMIT;
+	struct slot *s = &t->slots[i];
+	if (len <= INLINE_MAX) {
+		memcpy(s->k.key, w, INLINE_MAX);
+	} else {
+		if (len > UINT32_MAX) {
+			mr_rank_error("a key of %zu bytes is longer than 4 GiB", len);
+			return MR_ERR_LIMIT;
+		}
+		s->k.far.off = t->arena.len;
+		s->k.far.len = len;
+		char *a = mr_buf_tail(&t->arena, MR_PAD8(len));
+		memset(a + (len & ~(size_t)7), 0, len % 8 ? 8 : 0);
+		memcpy(a, key, len);
 	}
-	size_t off = t->arena.len;
-	struct entry *e = (struct entry *)mr_buf_tail(&t->arena, entry_size(len));
-	e->value = v;
-	e->len = len;
-	if (len % 8)
-		memset(e->key + (len & ~(size_t)7), 0, 8);
-	if (len)
-		memcpy(e->key, key, len);
-	t->slots[i].hash = hash;
-	t->slots[i].ref = off + 1;
+	s->tag = tag;
+	s->value = v;
 	t->count++;
 	t->key_bytes += len;
 	if (t->count * MAX_LOAD_DEN > (t->mask + 1) * MAX_LOAD_NUM)
@@ -139,7 +157,10 @@ static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash
 int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_value v,
 		    mr_combine_fn combine)
 {
-	return upsert(t, key, len, hash, v, combine, false);
+	uint64_t w[2] = {0, 0};
+	if (len <= INLINE_MAX && len > 0)
+		memcpy(w, key, len);
+	return upsert(t, key, len, hash, v, combine, false, w);
 }
 
 void mr_table_prefetch(const mr_table *t, uint64_t hash)
@@ -149,15 +170,14 @@ void mr_table_prefetch(const mr_table *t, uint64_t hash)
 
 int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n, mr_combine_fn combine)
 {
-	/* The slots were prefetched as the batch filled; now the entries
-	 * they point at, so that both misses of a hit are in flight at once. */
 	for (size_t i = 0; i < n; i++) {
-		const struct slot *s = &t->slots[p[i].hash >> t->shift];
-		if (s->ref)
-			__builtin_prefetch(t->arena.data + s->ref - 1);
-	}
-	for (size_t i = 0; i < n; i++) {
-		int rc = upsert(t, p[i].key, p[i].len, p[i].hash, p[i].value, combine, true);
+		/* Padded keys of up to 16 bytes are followed by zeros to 16. */
+		uint64_t w[2] = {0, 0};
+		if (p[i].len <= INLINE_MAX) {
+			w[0] = load64(p[i].key);
+			w[1] = load64(p[i].key + 8);
+		}
+		int rc = upsert(t, p[i].key, p[i].len, p[i].hash, p[i].value, combine, true, w);
 		if (rc != MR_OK)
 			return rc;
 	}
@@ -181,12 +201,20 @@ size_t mr_table_memory(const mr_table *t)
 
 bool mr_table_next(const mr_table *t, size_t *pos, const char **key, size_t *len, mr_value *v)
 {
-	if (*pos >= t->arena.len)
+	size_t nslots = t->mask + 1;
+	while (*pos < nslots && !t->slots[*pos].tag)
+		(*pos)++;
+	if (*pos >= nslots)
 		return false;
-	const struct entry *e = (const struct entry *)(t->arena.data + *pos);
-	*key = e->key;
-	*len = e->len;
-	*v = e->value;
-	*pos += entry_size(e->len);
+	const struct slot *s = &t->slots[(*pos)++];
+	size_t code = (size_t)(s->tag & 0xff);
+	if (code == LONG_CODE) {
+		*key = t->arena.data + s->k.far.off;
+		*len = (size_t)s->k.far.len;
+	} else {
+		*key = s->k.key;
+		*len = code - 1;
+	}
+	*v = s->value;
 	return true;
 }
