@@ -115,10 +115,13 @@ static inline bool mr_is_space(unsigned char c)
 int mr_scan_records(const char *buf, size_t n, enum mr_record_rule rule, mr_record_fn fn, void *arg,
 		    size_t *tail);
 
-/* Reads the records of one byte range of an open file, by the boundary rule:
+/*
+ * Reads the records of one byte range of an open file, by the boundary rule:
  * those that start in [off, off + len), the last one finished past the end.
- * block is the caller's scratch (reused across calls).  Adds the bytes read to
- * *bytes_read.  Returns MR_OK, MR_ERR_IO (errno set) or fn's status. */
+ * It hands out spans of whole records (scan.h cuts them): from a block,
+ * everything up to its last delimiter; a record longer than a block is
+ * gathered in carry.  Memory is one block plus the longest record.
+ */
 typedef struct mr_reader {
 	int fd;
 	uint64_t file_size;
@@ -127,7 +130,15 @@ typedef struct mr_reader {
 	mr_buf block; /* scratch */
 	mr_buf carry; /* a record that spans blocks */
 	uint64_t bytes_read;
+	uint64_t pos; /* where the next span starts */
+	uint64_t end; /* the range's end: no record starting here is ours */
 } mr_reader;
+/* Starts a range: finds its first record.  MR_OK or MR_ERR_IO (errno set). */
+int mr_reader_start(mr_reader *r, uint64_t off, uint64_t len);
+/* The next span, valid until the next call; *span is NULL at the range's
+ * end.  MR_OK or MR_ERR_IO (errno set). */
+int mr_reader_next(mr_reader *r, const char **span, size_t *n);
+/* Both, calling fn for each record: MR_OK, MR_ERR_IO or fn's status. */
 int mr_read_range(mr_reader *r, uint64_t off, uint64_t len, mr_record_fn fn, void *arg);
 void mr_reader_release(mr_reader *r);
 

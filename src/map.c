@@ -5,6 +5,7 @@
  * one pair per distinct key.
  */
 #include "internal.h"
+#include "scan.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -99,7 +100,7 @@ static void report_progress(struct map_state *s, bool final)
 	fflush(stderr);
 }
 
-static int on_record(void *arg, const char *rec, size_t len)
+static inline int on_record(void *arg, const char *rec, size_t len)
 {
 	struct map_state *s = arg;
 	s->records++;
@@ -135,7 +136,7 @@ static int read_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_rea
 			r->file_size = c->files.sizes[g->file];
 			posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		}
-		rc = mr_read_range(r, g->offset, g->length, on_record, s);
+		rc = mr_each_record_in_range(r, g->offset, g->length, on_record, s);
 		if (rc == MR_ERR_IO)
 			mr_rank_error("cannot read '%s': %s", path, strerror(errno));
 	}

@@ -1,14 +1,18 @@
 /*
- * The record rule: cutting bytes into records, and reading one byte range of a
- * file so that every record is read by exactly one range.
+ * The record rule: reading one byte range of a file so that every record is
+ * read by exactly one range.  (scan.h cuts spans into records.)
  *
  * A record belongs to the range that holds its first byte.  A range starting at
  * off > 0 skips the tail of a record that began before it (byte off-1 is not a
  * delimiter), and it finishes the last record it starts even past its end.
- * Files are read with pread in blocks; a record that spans blocks is gathered
- * in a carry buffer, so memory is one block plus the longest record.
+ * Files are read with pread in blocks; each block is handed out up to its last
+ * delimiter, and the next read starts just after it.  A record longer than a
+ * block is gathered in a carry buffer, so memory is one block plus the longest
+ * record.
  */
+#define _GNU_SOURCE /* memrchr */
 #include "internal.h"
+#include "scan.h"
 
 #include <errno.h>
 #include <unistd.h>
@@ -26,36 +30,25 @@ static size_t find_delim(const char *p, size_t n, enum mr_record_rule rule)
 	return i;
 }
 
-/* The first non-delimiter in p[0..n), or n: where the next word starts. */
-static size_t skip_spaces(const char *p, size_t n)
+/* The last delimiter in p[0..n), or SIZE_MAX. */
+static size_t last_delim(const char *p, size_t n, enum mr_record_rule rule)
 {
-	size_t i = 0;
-	while (i < n && mr_is_space((unsigned char)p[i]))
-		i++;
-	return i;
+	if (rule == MR_RECORD_LINE) {
+		const char *q = memrchr(p, '\n', n);
+		return q ? (size_t)(q - p) : SIZE_MAX;
+	}
+	while (n > 0 && !mr_is_space((unsigned char)p[n - 1]))
+		n--;
+	return n > 0 ? n - 1 : SIZE_MAX;
 }
 
 int mr_scan_records(const char *buf, size_t n, enum mr_record_rule rule, mr_record_fn fn, void *arg,
 		    size_t *tail)
 {
-	size_t i = 0;
-	for (;;) {
-		if (rule == MR_RECORD_WORD)
-			i += skip_spaces(buf + i, n - i);
-		if (i >= n)
-			break;
-		size_t e = i + find_delim(buf + i, n - i, rule);
-		if (e == n) {
-			*tail = i;
-			return MR_OK;
-		}
-		int rc = fn(arg, buf + i, e - i);
-		if (rc != MR_OK)
-			return rc;
-		i = e + 1;
-	}
-	*tail = n;
-	return MR_OK;
+	size_t last = last_delim(buf, n, rule);
+	size_t whole = last == SIZE_MAX ? 0 : last + 1;
+	*tail = whole < n ? whole : n;
+	return mr_each_record(buf, whole, rule, fn, arg);
 }
 
 /* Reads up to want bytes at off into r->block; returns bytes read, 0 at end
@@ -86,11 +79,11 @@ static ssize_t read_at(mr_reader *r, uint64_t off, size_t want)
 
 /*
  * Finishes a record whose first bytes are in r->carry: gathers bytes from pos
- * on until a delimiter or the end of the file, then passes the whole record.
- * *next is the position after the delimiter.  Reads grow from a page, so a
- * range of a few bytes does not read a whole block to finish its last record.
+ * on until a delimiter or the end of the file.  *next is the position after
+ * the delimiter.  Reads grow from a page, so a range of a few bytes does not
+ * read a whole block to finish its last record.
  */
-static int finish_record(mr_reader *r, uint64_t pos, mr_record_fn fn, void *arg, uint64_t *next)
+static int finish_record(mr_reader *r, uint64_t pos, uint64_t *next)
 {
 	size_t want = 4096;
 	for (;;) {
@@ -101,19 +94,16 @@ static int finish_record(mr_reader *r, uint64_t pos, mr_record_fn fn, void *arg,
 		mr_buf_add(&r->carry, r->block.data, e);
 		if (e < (size_t)k) {
 			*next = pos + e + 1;
-			break;
+			return MR_OK;
 		}
 		if (k == 0) {
 			*next = r->file_size;
-			break;
+			return MR_OK;
 		}
 		pos += (uint64_t)k;
 		if (want < r->block_size)
 			want *= 2;
 	}
-	int rc = fn(arg, r->carry.data ? r->carry.data : "", r->carry.len);
-	r->carry.len = 0;
-	return rc;
 }
 
 /*
@@ -147,67 +137,58 @@ static int first_record(mr_reader *r, uint64_t off, uint64_t end, uint64_t *star
 	return MR_OK;
 }
 
-/* Passes records to the job's sink until one starts at or past end. */
-struct bounded {
-	mr_record_fn fn;
-	void *arg;
-	const char *base; /* the block's first byte, at file offset base_off */
-	uint64_t base_off;
-	uint64_t end;
-	bool past_end;
-};
-
-static int bounded_sink(void *arg, const char *rec, size_t len)
-{
-	struct bounded *b = arg;
-	if (b->base_off + (uint64_t)(rec - b->base) >= b->end) {
-		b->past_end = true;
-		return 1; /* stops the scan; not an error */
-	}
-	return b->fn(b->arg, rec, len);
-}
-
-int mr_read_range(mr_reader *r, uint64_t off, uint64_t len, mr_record_fn fn, void *arg)
+int mr_reader_start(mr_reader *r, uint64_t off, uint64_t len)
 {
 	uint64_t end = off + len;
 	if (end > r->file_size || end < off)
 		end = r->file_size;
-	uint64_t pos;
-	int rc = first_record(r, off, end, &pos);
-	struct bounded b = {.fn = fn, .arg = arg, .end = end};
-	/* pos is always just after a delimiter (or the range's first record). */
-	while (rc == MR_OK && pos < end) {
-		uint64_t want = end - pos;
-		ssize_t k = read_at(r, pos, want < r->block_size ? (size_t)want : r->block_size);
-		if (k <= 0)
-			return k < 0 ? MR_ERR_IO : MR_OK;
-		b.base = r->block.data;
-		b.base_off = pos;
-		size_t tail;
-		rc = mr_scan_records(r->block.data, (size_t)k, r->rule, bounded_sink, &b, &tail);
-		if (b.past_end)
-			return MR_OK;
-		if (rc != MR_OK || tail == (size_t)k) {
-			pos += (uint64_t)k;
-			continue;
-		}
-		/* A record starts at tail and runs past the block. */
-		uint64_t rec = pos + tail;
-		uint64_t block_end = pos + (uint64_t)k;
-		if (rec >= end)
-			return MR_OK;
-		if (block_end >= r->file_size)
-			return fn(arg, r->block.data + tail, (size_t)k - tail);
-		if (tail > 0) {
-			pos = rec; /* read on from its start */
-			continue;
-		}
-		/* It fills the block: gather it in carry. */
-		r->carry.len = 0;
-		mr_buf_add(&r->carry, r->block.data, (size_t)k);
-		rc = finish_record(r, block_end, fn, arg, &pos);
-	}
+	r->end = end;
+	uint64_t start;
+	int rc = first_record(r, off, end, &start);
+	r->pos = rc == MR_OK ? start : end; /* UINT64_MAX: none is ours */
 	return rc;
+}
+
+int mr_reader_next(mr_reader *r, const char **span, size_t *n)
+{
+	*span = NULL;
+	*n = 0;
+	if (r->pos >= r->end)
+		return MR_OK;
+	uint64_t want = r->end - r->pos;
+	if (want > r->block_size)
+		want = r->block_size;
+	ssize_t k = read_at(r, r->pos, (size_t)want);
+	if (k < 0)
+		return MR_ERR_IO;
+	size_t got = (size_t)k;
+	if (r->pos + got >= r->file_size || got < want) {
+		/* The end of the file (or of what is left of it, if it
+		 * shrank): its last record ends here. */
+		r->pos = r->end;
+		*span = got ? r->block.data : NULL;
+		*n = got;
+		return MR_OK;
+	}
+	size_t last = last_delim(r->block.data, got, r->rule);
+	if (last != SIZE_MAX) {
+		r->pos += last + 1;
+		*span = r->block.data;
+		*n = last + 1;
+		return MR_OK;
+	}
+	/* One record fills the block and goes on past it: gather it. */
+	r->carry.len = 0;
+	mr_buf_add(&r->carry, r->block.data, got);
+	int rc = finish_record(r, r->pos + got, &r->pos);
+	*span = r->carry.data;
+	*n = r->carry.len;
+	return rc;
+}
+
+int mr_read_range(mr_reader *r, uint64_t off, uint64_t len, mr_record_fn fn, void *arg)
+{
+	return mr_each_record_in_range(r, off, len, fn, arg);
 }
 
 void mr_reader_release(mr_reader *r)
