@@ -58,11 +58,69 @@ static inline char *mr_buf_tail(mr_buf *b, size_t n)
 
 /* ---- hashing (internal.h) --------------------------------------------
  * One fixed, seeded 64-bit hash of a key's bytes only.  Owner ranks use it
- * modulo nranks; hash tables use its top bits, so the two do not correlate. */
-#define MR_HASH_SEED UINT64_C(0x6d70696d72000001)
+ * modulo nranks; hash tables use its top bits, so the two do not correlate.
+ *
+ * Keys of up to 16 bytes (nearly every word) are read as two zero-padded
+ * little-endian words, without reading past the key, and hashed with two
+ * 64x64->128 multiplies (as wyhash does); the same words then serve the table's
+ * compare, so the key is read once.  Longer keys go to XXH3. */
+#define MR_HASH_SEED  UINT64_C(0x6d70696d72000001)
+#define MR_SHORT_KEY  16
+static inline uint64_t mr_load64(const void *p)
+{
+	uint64_t w;
+	memcpy(&w, p, 8);
+	return w;
+}
+static inline uint64_t mr_load32(const void *p)
+{
+	uint32_t w;
+	memcpy(&w, p, 4);
+	return w;
+}
+static inline void mr_key_words(const void *key, size_t len, uint64_t w[2])
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const unsigned char *p = key;
+	w[1] = 0;
+	if (len >= 8) {
+		w[0] = mr_load64(p);
+		if (len > 8)
+			w[1] = mr_load64(p + len - 8) >> (8 * (16 - len));
+	} else if (len >= 4) {
+		w[0] = mr_load32(p) | mr_load32(p + len - 4) << (8 * (len - 4));
+	} else if (len > 0) {
+		/* bytes 0, len/2 and len-1 cover lengths 1 to 3 */
+		w[0] = p[0] | (uint64_t)p[len / 2] << (8 * (len / 2)) |
+		       (uint64_t)p[len - 1] << (8 * (len - 1));
+	} else {
+		w[0] = 0;
+	}
+#else
+	w[0] = w[1] = 0;
+	if (len)
+		memcpy(w, key, len);
+#endif
+}
+static inline uint64_t mr_mix(uint64_t a, uint64_t b)
+{
+	__uint128_t r = (__uint128_t)a * b;
+	return (uint64_t)r ^ (uint64_t)(r >> 64);
+}
+/* The hash of a short key from its words. */
+static inline uint64_t mr_hash_words(const uint64_t w[2], size_t len)
+{
+	uint64_t h = mr_mix(w[0] ^ UINT64_C(0xa0761d6478bd642f),
+			    w[1] ^ UINT64_C(0xe7037ed1a0b428db) ^ MR_HASH_SEED);
+	return mr_mix(h ^ len ^ UINT64_C(0x8ebc6af09c88c6e3), UINT64_C(0x589965cc75374cc3));
+}
 static inline uint64_t mr_hash(const void *key, size_t len)
 {
-	return XXH3_64bits_withSeed(key, len, MR_HASH_SEED);
+	if (len > MR_SHORT_KEY)
+		return XXH3_64bits_withSeed(key, len, MR_HASH_SEED);
+	uint64_t w[2];
+	mr_key_words(key, len, w);
+	return mr_hash_words(w, len);
 }
 static inline int mr_owner(uint64_t hash, int nranks)
 {

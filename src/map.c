@@ -28,7 +28,7 @@ struct mr_emitter {
 	size_t n;
 	mr_pending pending[BATCH];
 	/* The pending keys' bytes, zero-padded: keys of up to 16 bytes (nearly
-	 * all) in place, longer ones in long_keys. */
+	 * all) as their words in place, longer ones in long_keys. */
 	uint64_t short_keys[BATCH][2];
 	mr_buf long_keys;
 };
@@ -41,7 +41,7 @@ static int flush(mr_emitter *e)
 	 * point at them only now. */
 	size_t at = 0;
 	for (size_t i = 0; i < e->n; i++) {
-		if (e->pending[i].len > 16) {
+		if (e->pending[i].len > MR_SHORT_KEY) {
 			e->pending[i].key = e->long_keys.data + at;
 			at += MR_PAD8(e->pending[i].len);
 		}
@@ -55,22 +55,23 @@ static int flush(mr_emitter *e)
 
 int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
 {
-	uint64_t h = mr_hash(key, len);
-	mr_table_prefetch(out->table, h);
 	size_t i = out->n++;
-	out->pending[i] = (mr_pending){.hash = h, .len = len, .value = v};
-	/* Zero-padded, so the table compares whole words. */
-	if (len <= 16) {
+	uint64_t h;
+	if (len <= MR_SHORT_KEY) {
 		uint64_t *w = out->short_keys[i];
-		w[0] = w[1] = 0;
-		if (len)
-			memcpy(w, key, len);
+		mr_key_words(key, len, w);
+		h = mr_hash_words(w, len);
 		out->pending[i].key = (const char *)w;
 	} else {
+		h = mr_hash(key, len);
 		char *k = mr_buf_tail(&out->long_keys, MR_PAD8(len));
 		memset(k + (len & ~(size_t)7), 0, len % 8 ? 8 : 0);
 		memcpy(k, key, len);
 	}
+	mr_table_prefetch(out->table, h);
+	out->pending[i].hash = h;
+	out->pending[i].len = len;
+	out->pending[i].value = v;
 	out->pairs++;
 	return out->n == BATCH ? flush(out) : out->status;
 }

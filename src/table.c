@@ -13,7 +13,7 @@
 
 #include <stdlib.h>
 
-#define INLINE_MAX 16
+#define INLINE_MAX MR_SHORT_KEY
 #define LONG_CODE  (INLINE_MAX + 2) /* length codes: 1 + len inline, this for long */
 
 struct slot {
@@ -46,12 +46,7 @@ static inline uint64_t make_tag(uint64_t hash, size_t len)
 	return (hash & ~UINT64_C(0xff)) | code;
 }
 
-static inline uint64_t load64(const char *p)
-{
-	uint64_t w;
-	memcpy(&w, p, 8);
-	return w;
-}
+#define load64 mr_load64
 
 /* Whether long slot s holds key, which has len bytes.  A padded key is
  * followed by zeros to a multiple of 8, as the arena's keys are. */
@@ -158,8 +153,8 @@ int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_
 		    mr_combine_fn combine)
 {
 	uint64_t w[2] = {0, 0};
-	if (len <= INLINE_MAX && len > 0)
-		memcpy(w, key, len);
+	if (len <= INLINE_MAX)
+		mr_key_words(key, len, w);
 	return upsert(t, key, len, hash, v, combine, false, w);
 }
 

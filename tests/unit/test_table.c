@@ -386,6 +386,48 @@ static void test_combine_error(void **state)
 	mr_table_free(&t);
 }
 
+/* mr_key_words gives the key zero-padded to 16 bytes, for every length and
+ * alignment, reading nothing past the key (the key ends its allocation, so
+ * AddressSanitizer would see an overread); mr_hash depends on the bytes only,
+ * and spreads keys evenly over owner ranks. */
+static void test_key_words_and_hash(void **state)
+{
+	MR_UNUSED(state);
+	uint64_t s = 11;
+	for (size_t len = 0; len <= MR_SHORT_KEY; len++) {
+		for (int trial = 0; trial < 64; trial++) {
+			char *k = malloc(len ? len : 1);
+			char *k2 = malloc(len + 3);
+			assert_non_null(k);
+			assert_non_null(k2);
+			uint64_t w[2], want[2] = {splitmix64(&s), splitmix64(&s)};
+			memset((char *)want + len, 0, 16 - len);
+			memcpy(k, want, len);
+			memcpy(k2 + 3, want, len);
+			mr_key_words(k, len, w);
+			assert_memory_equal(w, want, 16);
+			assert_int_equal(mr_hash(k, len), mr_hash(k2 + 3, len));
+			free(k);
+			free(k2);
+		}
+	}
+	/* Keys that differ in one byte or in length only hash apart. */
+	assert_int_not_equal(mr_hash("a", 1), mr_hash("a\0", 2));
+	assert_int_not_equal(mr_hash("", 0), mr_hash("\0", 1));
+	assert_int_not_equal(mr_hash("abcdefgh", 8), mr_hash("abcdefgi", 8));
+
+	/* 300k distinct short keys over 7 owners: each within 2% of even. */
+	enum { KEYS = 300000, OWNERS = 7 };
+	size_t per[OWNERS] = {0};
+	char k[32];
+	for (uint32_t i = 0; i < KEYS; i++) {
+		size_t len = distinct_key(i, k);
+		per[mr_owner(mr_hash(k, len), OWNERS)]++;
+	}
+	for (int o = 0; o < OWNERS; o++)
+		assert_true(per[o] > KEYS / OWNERS * 98 / 100 && per[o] < KEYS / OWNERS * 102 / 100);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -398,6 +440,7 @@ int main(void)
 		cmocka_unit_test(test_long_keys),
 		cmocka_unit_test(test_float_values),
 		cmocka_unit_test(test_combine_error),
+		cmocka_unit_test(test_key_words_and_hash),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
