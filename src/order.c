@@ -133,6 +133,61 @@ DEFINE_SORT(sort_by_key, cmp_by_key)
 DEFINE_SORT(sort_count_u64, cmp_count_u64)
 DEFINE_SORT(sort_count_f64, cmp_count_f64)
 
+/*
+ * What a rank receives in the sample sort is one sorted run from each sender:
+ * merging the runs (pairwise, log2(runs) passes) is cheaper than sorting
+ * again.  Runs are found where the order breaks, so nothing is assumed.
+ */
+#define DEFINE_MERGE(name, cmp)                                                                    \
+	static void name(struct item *a, size_t n)                                                 \
+	{                                                                                          \
+		size_t nruns = 0, cap = 16;                                                        \
+		size_t *run = mr_malloc(mr_mul(cap, sizeof(size_t)));                              \
+		for (size_t i = 0; i <= n; i++) {                                                  \
+			if (i > 0 && i < n && cmp(&a[i - 1], &a[i]) < 0)                           \
+				continue;                                                          \
+			if (nruns == cap) {                                                        \
+				cap *= 2;                                                          \
+				run = mr_realloc(run, mr_mul(cap, sizeof(size_t)));                \
+			}                                                                          \
+			run[nruns++] = i; /* run k is [run[k], run[k+1]) */                        \
+		}                                                                                  \
+		nruns--;                                                                           \
+		struct item *src = a, *dst = nruns > 1 ? mr_malloc(mr_mul(n, sizeof(*a))) : NULL;  \
+		struct item *spare = dst;                                                          \
+		while (nruns > 1) {                                                                \
+			size_t k = 0, out = 0;                                                     \
+			for (; k + 1 < nruns; k += 2) {                                            \
+				size_t i = run[k], mid = run[k + 1], j = mid, end = run[k + 2];    \
+				while (i < mid && j < end)                                         \
+					dst[out++] = cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];  \
+				while (i < mid)                                                    \
+					dst[out++] = src[i++];                                     \
+				while (j < end)                                                    \
+					dst[out++] = src[j++];                                     \
+				run[k / 2] = run[k];                                               \
+			}                                                                          \
+			if (k < nruns) {                                                           \
+				memcpy(dst + out, src + run[k], (n - run[k]) * sizeof(*a));        \
+				run[k / 2] = run[k];                                               \
+				k += 2;                                                            \
+			}                                                                          \
+			nruns = k / 2;                                                             \
+			run[nruns] = n;                                                            \
+			struct item *t = src;                                                      \
+			src = dst;                                                                 \
+			dst = t;                                                                   \
+		}                                                                                  \
+		if (src != a)                                                                      \
+			memcpy(a, src, n * sizeof(*a));                                            \
+		free(spare);                                                                       \
+		free(run);                                                                         \
+	}
+
+DEFINE_MERGE(merge_by_key, cmp_by_key)
+DEFINE_MERGE(merge_count_u64, cmp_count_u64)
+DEFINE_MERGE(merge_count_f64, cmp_count_f64)
+
 static cmp_fn comparator(const mr_ctx *c)
 {
 	if (c->cfg->order == MR_ORDER_KEY)
@@ -149,6 +204,16 @@ static void sort_items(const mr_ctx *c, struct item *it, size_t n)
 		sort_count_f64(it, n, &seed);
 	else
 		sort_count_u64(it, n, &seed);
+}
+
+static void merge_items(const mr_ctx *c, struct item *it, size_t n)
+{
+	if (c->cfg->order == MR_ORDER_KEY)
+		merge_by_key(it, n);
+	else if (c->job->value_type == MR_F64)
+		merge_count_f64(it, n);
+	else
+		merge_count_u64(it, n);
 }
 
 static struct item *items_of_table(const mr_table *t, size_t *n)
@@ -295,7 +360,7 @@ int mr_order(mr_ctx *c, mr_table **t, mr_result *out)
 	mr_table_free(t);
 	if (rc == MR_OK) {
 		it = items_of_frames(&recv, &n);
-		sort_items(c, it, n);
+		merge_items(c, it, n);
 		fill_result(it, n, out);
 		free(it);
 	}
