@@ -219,6 +219,8 @@ _Noreturn void mr_mpi_fail(const char *call, int code, const char *file, int lin
 		if (mr_rc_ != MPI_SUCCESS)                              \
 			mr_mpi_fail(#call, mr_rc_, __FILE__, __LINE__); \
 	} while (0)
+/* Waits for a nonblocking MPI request, sleeping rather than spinning. */
+void mr_wait(MPI_Request *req);
 /* The worst (most negative) status over all ranks: collective. */
 int mr_agree(MPI_Comm comm, int status);
 /* A C int count for MPI, or abort naming the place if n does not fit. */

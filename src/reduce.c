@@ -15,9 +15,11 @@ int mr_reduce(mr_ctx *c, const mr_buf *recv, mr_table **out)
 		pairs++;
 	c->count[MR_C_PAIRS_RECEIVED] = pairs;
 
-	/* Pairs from different ranks may share a key: this is at most the
-	 * number of keys, and usually close to it. */
-	mr_table *t = mr_table_new((size_t)pairs);
+	/* Pairs from different ranks share keys: with many ranks, most keys
+	 * come from every one of them, so the pairs over-count the keys by up
+	 * to nranks.  Start from the low guess and let the table grow: an
+	 * oversized table costs more, in pages to zero, than growing. */
+	mr_table *t = mr_table_new((size_t)(pairs / (uint64_t)c->nranks));
 	int rc = MR_OK;
 	p = recv->data;
 	while (rc == MR_OK && mr_frame_get(&p, end, &key, &len, &v))
