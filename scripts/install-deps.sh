@@ -2,8 +2,11 @@
 # Installs from Debian what mpimr needs to build and test, only what is
 # missing (so it is quick and idempotent).  Uses sudo when not root.
 set -eu
+# python3-matplotlib and GNU time: the plots and memory figures of bench/ and
+# slurm/scaling.sh.
 pkgs="cmake make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
-hdf5-tools libxxhash-dev libcmocka-dev python3-h5py python3-numpy"
+hdf5-tools libxxhash-dev libcmocka-dev python3-h5py python3-numpy
+python3-matplotlib time"
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
