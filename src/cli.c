@@ -195,32 +195,6 @@ static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *c
 	return -1;
 }
 
-/*
- * Open MPI's default message layer, UCX, spends about 0.2 s at start-up
- * probing for network devices: a large share of a job of a few seconds.
- * When every rank is on one node, shared memory through the ob1 layer moves
- * the shuffle as fast, so ask for that.  The user's own choice of
- * OMPI_MCA_pml always wins, and jobs across nodes keep Open MPI's default.
- * Every rank sees the same environment, so all choose alike.
- */
-static void prefer_shared_memory(void)
-{
-	if (getenv("OMPI_MCA_pml"))
-		return;
-	const char *size = getenv("OMPI_COMM_WORLD_SIZE"); /* set by mpirun */
-	const char *local = getenv("OMPI_COMM_WORLD_LOCAL_SIZE");
-	const char *nodes = getenv("SLURM_STEP_NUM_NODES"); /* set by srun */
-	bool one_node;
-	if (size)
-		one_node = local && strcmp(size, local) == 0;
-	else if (getenv("PMIX_RANK")) /* another PMIx launcher, such as srun */
-		one_node = nodes && strcmp(nodes, "1") == 0;
-	else
-		one_node = true; /* no launcher: a one-rank job */
-	if (one_node)
-		setenv("OMPI_MCA_pml", "ob1", 0);
-}
-
 static int run_job(const mr_job *job, int argc, char **argv)
 {
 	/* getopt reorders argv: keep the command line as given, for the file. */
@@ -228,7 +202,7 @@ static int run_job(const mr_job *job, int argc, char **argv)
 	memcpy(given, argv, (size_t)argc * sizeof(char *));
 	given[argc] = NULL;
 
-	prefer_shared_memory();
+	mr_tune_open_mpi();
 	MR_MPI(MPI_Init(&argc, &argv));
 	int rank;
 	MR_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));

@@ -219,6 +219,9 @@ _Noreturn void mr_mpi_fail(const char *call, int code, const char *file, int lin
 		if (mr_rc_ != MPI_SUCCESS)                              \
 			mr_mpi_fail(#call, mr_rc_, __FILE__, __LINE__); \
 	} while (0)
+/* Chooses Open MPI settings from the launcher's environment; call before
+ * MPI_Init (launch.c). */
+void mr_tune_open_mpi(void);
 /* Waits for a nonblocking MPI request, sleeping rather than spinning. */
 void mr_wait(MPI_Request *req);
 /* The worst (most negative) status over all ranks: collective. */
