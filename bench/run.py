@@ -593,6 +593,12 @@ def main():
     write_csv(out / "results.csv", rows, absent, a.corpus_name, nbytes)
     log(f"wrote {out.relative_to(ROOT) if out.is_relative_to(ROOT) else out}/results.md, results.csv, throughput.png")
     print((out / "results.md").read_text())
+    # The tables are written either way; the exit status says whether every
+    # configuration ran and agreed, so scripts and CI can rely on it.
+    bad = [c.key for c in cfgs if c.status != "ok"
+           or (c.agrees or "").startswith(("NO", "total only: NO"))]
+    if bad:
+        sys.exit(f"bench: failed or disagreed: {', '.join(bad)}")
 
 
 if __name__ == "__main__":
