@@ -80,7 +80,7 @@ static inline uint64_t mr_load32(const void *p)
 }
 static inline void mr_key_words(const void *key, size_t len, uint64_t w[2])
 {
-#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	const unsigned char *p = key;
 	w[1] = 0;
 	if (len >= 8) {
@@ -107,12 +107,20 @@ static inline uint64_t mr_mix(uint64_t a, uint64_t b)
 	__uint128_t r = (__uint128_t)a * b;
 	return (uint64_t)r ^ (uint64_t)(r >> 64);
 }
-/* The hash of a short key from its words. */
+/* The hash of a short key from its words.  The sum keeps every key word in
+ * the result even where a crafted word zeroes a multiplicand. */
 static inline uint64_t mr_hash_words(const uint64_t w[2], size_t len)
 {
-	uint64_t h = mr_mix(w[0] ^ UINT64_C(0xa0761d6478bd642f),
-			    w[1] ^ UINT64_C(0xe7037ed1a0b428db) ^ MR_HASH_SEED);
-	return mr_mix(h ^ len ^ UINT64_C(0x8ebc6af09c88c6e3), UINT64_C(0x589965cc75374cc3));
+	uint64_t a = w[0], b = w[1];
+#if !defined(__BYTE_ORDER__) || __BYTE_ORDER__ != __ORDER_LITTLE_ENDIAN__
+	/* the same hash on every host, so mixed jobs agree on owners */
+	a = __builtin_bswap64(a);
+	b = __builtin_bswap64(b);
+#endif
+	uint64_t lo = a ^ UINT64_C(0xa0761d6478bd642f);
+	uint64_t hi = b ^ UINT64_C(0xe7037ed1a0b428db) ^ MR_HASH_SEED;
+	uint64_t h = len + lo + ((hi << 29) | (hi >> 35)) + mr_mix(lo, hi);
+	return mr_mix(h ^ UINT64_C(0x8ebc6af09c88c6e3), UINT64_C(0x589965cc75374cc3));
 }
 static inline uint64_t mr_hash(const void *key, size_t len)
 {

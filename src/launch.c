@@ -55,10 +55,10 @@ static void prefer_shared_memory(void)
 	bool one_node;
 	if (size)
 		one_node = local && strcmp(size, local) == 0;
-	else if (getenv("PMIX_RANK")) /* another PMIx launcher, such as srun */
-		one_node = nodes && strcmp(nodes, "1") == 0;
-	else
-		one_node = true; /* no launcher: a one-rank job */
+	else if (nodes) /* srun, whatever its PMI */
+		one_node = strcmp(nodes, "1") == 0;
+	else /* no launcher at all is a one-rank job; another, unknown */
+		one_node = !getenv("PMIX_RANK") && !getenv("PMI_RANK");
 	if (one_node)
 		setenv("OMPI_MCA_pml", "ob1", 0);
 }

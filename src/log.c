@@ -99,8 +99,7 @@ void mr_wait(MPI_Request *req)
 	MR_MPI(MPI_Test(req, &done, MPI_STATUS_IGNORE));
 	while (!done) {
 		nanosleep(&nap, NULL);
-		if (nap.tv_nsec < 500000)
-			nap.tv_nsec *= 2;
+		nap.tv_nsec = nap.tv_nsec < 250000 ? nap.tv_nsec * 2 : 500000;
 		MR_MPI(MPI_Test(req, &done, MPI_STATUS_IGNORE));
 	}
 }

@@ -31,7 +31,8 @@ struct slot {
 struct mr_table {
 	struct slot *slots;
 	size_t mask;	/* slots - 1; slots is a power of two */
-	unsigned shift; /* 64 - log2(slots): index = tag >> shift */
+	unsigned shift; /* 64 - log2(slots) */
+	uint64_t salt;	/* this table's own slot order: see home() */
 	size_t count;
 	size_t key_bytes;
 	mr_buf arena; /* long keys, each zero-padded to 8 bytes */
@@ -39,6 +40,18 @@ struct mr_table {
 
 #define MAX_LOAD_NUM 7 /* grow past 70% full */
 #define MAX_LOAD_DEN 10
+
+/*
+ * A key's first slot: the top bits of its hash mixed with the table's salt.
+ * Without a salt, iterating one table gives keys in slot order, and filling
+ * another table in that order (reduce does, with what the shuffle sends)
+ * piles them into one ever-growing run of full slots: quadratic time.  Each
+ * table gets its own salt, so its order says nothing about another's.
+ */
+static inline size_t home(const mr_table *t, uint64_t hash)
+{
+	return (size_t)(mr_mix(hash >> 8, t->salt) >> t->shift);
+}
 
 static inline uint64_t make_tag(uint64_t hash, size_t len)
 {
@@ -76,7 +89,13 @@ mr_table *mr_table_new(size_t expected_keys)
 	size_t nslots = 1024;
 	while (nslots / MAX_LOAD_DEN * MAX_LOAD_NUM < expected_keys)
 		nslots *= 2;
+	static uint64_t tables_made; /* salts differ, and runs repeat */
 	mr_table *t = mr_calloc(1, sizeof(*t));
+	/* splitmix64's step: unrelated salts (multiples of one would not be) */
+	uint64_t z = ++tables_made * UINT64_C(0x9e3779b97f4a7c15);
+	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
+	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
+	t->salt = (z ^ (z >> 31)) | 1;
 	alloc_slots(t, nslots);
 	return t;
 }
@@ -99,7 +118,7 @@ static void grow(mr_table *t)
 	for (size_t i = 0; i < n; i++) {
 		if (!old[i].tag)
 			continue;
-		size_t j = (size_t)(old[i].tag >> t->shift);
+		size_t j = home(t, old[i].tag);
 		while (t->slots[j].tag)
 			j = (j + 1) & t->mask;
 		t->slots[j] = old[i];
@@ -112,7 +131,7 @@ static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash
 			 mr_combine_fn combine, bool padded, const uint64_t w[2])
 {
 	uint64_t tag = make_tag(hash, len);
-	size_t i = (size_t)(tag >> t->shift);
+	size_t i = home(t, tag);
 	for (;;) {
 		struct slot *s = &t->slots[i];
 		if (!s->tag)
@@ -160,7 +179,7 @@ int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_
 
 void mr_table_prefetch(const mr_table *t, uint64_t hash)
 {
-	__builtin_prefetch(&t->slots[hash >> t->shift]);
+	__builtin_prefetch(&t->slots[home(t, hash)]);
 }
 
 int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n, mr_combine_fn combine)

@@ -20,6 +20,7 @@ static const char *const vars[] = {
 	"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE", "PMIX_RANK",
 	"SLURM_STEP_NUM_NODES", "SLURM_STEP_TASKS_PER_NODE",  "SLURM_NODEID",
 	"SLURM_STEP_ID",	"OMPI_MCA_pml",		      "OMPI_MCA_mpi_yield_when_idle",
+	"PMI_RANK",
 };
 
 static int clean(void **state)
@@ -102,6 +103,17 @@ static void test_srun(void **state)
 	/* node 1 of the same runs 100000 */
 	srun("3", "100000(x2),1", "1");
 	assert_string_equal(env("OMPI_MCA_mpi_yield_when_idle"), "1");
+	clean(state);
+	/* srun with another PMI than PMIx, across nodes */
+	setenv("PMI_RANK", "0", 1);
+	setenv("SLURM_STEP_NUM_NODES", "2", 1);
+	mr_tune_open_mpi();
+	assert_string_equal(env("OMPI_MCA_pml"), "(unset)");
+	clean(state);
+	/* an unknown launcher: no guess */
+	setenv("PMI_RANK", "0", 1);
+	mr_tune_open_mpi();
+	assert_string_equal(env("OMPI_MCA_pml"), "(unset)");
 	clean(state);
 	/* a list that does not parse changes nothing */
 	srun("2", "garbage", "0");

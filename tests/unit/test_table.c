@@ -386,6 +386,40 @@ static void test_combine_error(void **state)
 	mr_table_free(&t);
 }
 
+/* Reduce fills a table with keys in another table's iteration order.  Each
+ * table orders its slots by its own salt, so the two orders are unrelated
+ * (the same order would pile keys into one run of full slots); the copy holds
+ * every key with its value. */
+static void test_refill_in_iteration_order(void **state)
+{
+	MR_UNUSED(state);
+	const uint32_t n = 100000;
+	mr_table *a = mr_table_new(0);
+	char k[32];
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len = distinct_key(i, k);
+		assert_int_equal(upsert(a, k, len, i, sum), MR_OK);
+	}
+	mr_table *b = mr_table_new(0);
+	size_t pos = 0, len;
+	const char *key;
+	mr_value v;
+	while (mr_table_next(a, &pos, &key, &len, &v))
+		assert_int_equal(upsert(b, key, len, v.u, sum), MR_OK);
+	check_distinct(b, n, 1);
+	/* The first 1000 keys of each, in order: not the same sequence. */
+	size_t pa = 0, pb = 0, same = 0, la, lb;
+	const char *ka, *kb;
+	for (int i = 0; i < 1000; i++) {
+		assert_true(mr_table_next(a, &pa, &ka, &la, &v));
+		assert_true(mr_table_next(b, &pb, &kb, &lb, &v));
+		same += la == lb && memcmp(ka, kb, la) == 0;
+	}
+	assert_true(same < 100);
+	mr_table_free(&a);
+	mr_table_free(&b);
+}
+
 /* mr_key_words gives the key zero-padded to 16 bytes, for every length and
  * alignment, reading nothing past the key (the key ends its allocation, so
  * AddressSanitizer would see an overread); mr_hash depends on the bytes only,
@@ -416,6 +450,12 @@ static void test_key_words_and_hash(void **state)
 	assert_int_not_equal(mr_hash("", 0), mr_hash("\0", 1));
 	assert_int_not_equal(mr_hash("abcdefgh", 8), mr_hash("abcdefgi", 8));
 
+	/* Keys whose second word is crafted to zero a multiplicand still hash
+	 * apart by their first word. */
+	uint64_t crafted[2][2] = {{1, UINT64_C(0xe7037ed1a0b428db) ^ MR_HASH_SEED},
+				  {2, UINT64_C(0xe7037ed1a0b428db) ^ MR_HASH_SEED}};
+	assert_int_not_equal(mr_hash_words(crafted[0], 16), mr_hash_words(crafted[1], 16));
+
 	/* 300k distinct short keys over 7 owners: each within 2% of even. */
 	enum { KEYS = 300000, OWNERS = 7 };
 	size_t per[OWNERS] = {0};
@@ -441,6 +481,7 @@ int main(void)
 		cmocka_unit_test(test_float_values),
 		cmocka_unit_test(test_combine_error),
 		cmocka_unit_test(test_key_words_and_hash),
+		cmocka_unit_test(test_refill_in_iteration_order),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
