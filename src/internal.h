@@ -167,6 +167,27 @@ size_t mr_table_memory(const mr_table *t);    /* bytes held, slots + arena */
  * from the table until it changes or is freed. */
 bool mr_table_next(const mr_table *t, size_t *pos, const char **key, size_t *len, mr_value *v);
 
+/* ---- the emitter (emit.c) --------------------------------------------
+ * Emits are queued and applied to a table in batches of MR_EMIT_BATCH, so
+ * that the cache misses of many keys overlap; the key bytes are copied. */
+#define MR_EMIT_BATCH 32
+struct mr_emitter {
+	mr_table *table;
+	mr_combine_fn combine;
+	uint64_t pairs;
+	int status; /* the first failure of an applied batch */
+	size_t n;
+	mr_pending pending[MR_EMIT_BATCH];
+	/* The pending keys' bytes, zero-padded: keys of up to 16 bytes (nearly
+	 * all) as their words in place, longer ones in long_keys. */
+	uint64_t short_keys[MR_EMIT_BATCH][2];
+	mr_buf long_keys;
+};
+void mr_emitter_init(mr_emitter *e, mr_table *t, mr_combine_fn combine);
+/* Applies what is queued and frees the scratch: MR_OK or the first failure
+ * (a combine's status, or MR_ERR_LIMIT). */
+int mr_emitter_finish(mr_emitter *e);
+
 /* ---- records (records.c) ----------------------------------------------
  * The record rule and the tokenizer.  A sink returns MR_OK or a status. */
 typedef int (*mr_record_fn)(void *arg, const char *rec, size_t len);

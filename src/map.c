@@ -14,68 +14,6 @@
 
 #define BLOCK_SIZE ((size_t)1 << 20)
 
-/*
- * Emits are queued and applied to the table in batches, so that the cache
- * misses of many keys overlap; the key bytes are copied into the batch.
- */
-#define BATCH 32
-
-struct mr_emitter {
-	mr_table *table;
-	mr_combine_fn combine;
-	uint64_t pairs;
-	int status; /* the first failure of an applied batch */
-	size_t n;
-	mr_pending pending[BATCH];
-	/* The pending keys' bytes, zero-padded: keys of up to 16 bytes (nearly
-	 * all) as their words in place, longer ones in long_keys. */
-	uint64_t short_keys[BATCH][2];
-	mr_buf long_keys;
-};
-
-static int flush(mr_emitter *e)
-{
-	if (e->n == 0)
-		return e->status;
-	/* Long keys were appended to e->long_keys, which may have moved:
-	 * point at them only now. */
-	size_t at = 0;
-	for (size_t i = 0; i < e->n; i++) {
-		if (e->pending[i].len > MR_SHORT_KEY) {
-			e->pending[i].key = e->long_keys.data + at;
-			at += MR_PAD8(e->pending[i].len);
-		}
-	}
-	if (e->status == MR_OK)
-		e->status = mr_table_upsert_batch(e->table, e->pending, e->n, e->combine);
-	e->n = 0;
-	e->long_keys.len = 0;
-	return e->status;
-}
-
-int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
-{
-	size_t i = out->n++;
-	uint64_t h;
-	if (len <= MR_SHORT_KEY) {
-		uint64_t *w = out->short_keys[i];
-		mr_key_words(key, len, w);
-		h = mr_hash_words(w, len);
-		out->pending[i].key = (const char *)w;
-	} else {
-		h = mr_hash(key, len);
-		char *k = mr_buf_tail(&out->long_keys, MR_PAD8(len));
-		memset(k + (len & ~(size_t)7), 0, len % 8 ? 8 : 0);
-		memcpy(k, key, len);
-	}
-	mr_table_prefetch(out->table, h);
-	out->pending[i].hash = h;
-	out->pending[i].len = len;
-	out->pending[i].value = v;
-	out->pairs++;
-	return out->n == BATCH ? flush(out) : out->status;
-}
-
 struct map_state {
 	mr_emitter em;
 	const mr_job *job;
@@ -148,20 +86,19 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 {
 	mr_reader r = {.fd = -1, .rule = c->job->record, .block_size = BLOCK_SIZE};
 	struct map_state s = {
-		.em = {.table = mr_table_new(0), .combine = c->job->combine},
 		.job = c->job,
 		.reader = &r,
 		.progress = c->rank == 0 && c->cfg->progress && c->cfg->verbosity > MR_QUIET &&
 			    isatty(2),
 	};
+	mr_emitter_init(&s.em, mr_table_new(0), c->job->combine);
 	for (size_t i = 0; i < nranges; i++)
 		s.my_bytes += ranges[i].length;
 
 	int rc = read_ranges(c, ranges, nranges, &r, &s);
-	int frc = flush(&s.em);
+	int frc = mr_emitter_finish(&s.em);
 	if (rc == MR_OK)
 		rc = frc;
-	mr_buf_release(&s.em.long_keys);
 	if (s.progress)
 		report_progress(&s, true);
 

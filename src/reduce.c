@@ -20,10 +20,15 @@ int mr_reduce(mr_ctx *c, const mr_buf *recv, mr_table **out)
 	 * to nranks.  Start from the low guess and let the table grow: an
 	 * oversized table costs more, in pages to zero, than growing. */
 	mr_table *t = mr_table_new((size_t)(pairs / (uint64_t)c->nranks));
+	mr_emitter em;
+	mr_emitter_init(&em, t, c->job->combine);
 	int rc = MR_OK;
 	p = recv->data;
 	while (rc == MR_OK && mr_frame_get(&p, end, &key, &len, &v))
-		rc = mr_table_upsert(t, key, len, mr_hash(key, len), v, c->job->combine);
+		rc = mr_emit(&em, key, len, v);
+	int frc = mr_emitter_finish(&em);
+	if (rc == MR_OK)
+		rc = frc;
 	if (rc == MR_OK && p != end) {
 		mr_rank_error("shuffle delivered a truncated pair (%zu bytes left)",
 			      (size_t)(end - p));
