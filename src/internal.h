@@ -64,8 +64,8 @@ static inline char *mr_buf_tail(mr_buf *b, size_t n)
  * little-endian words, without reading past the key, and hashed with two
  * 64x64->128 multiplies (as wyhash does); the same words then serve the table's
  * compare, so the key is read once.  Longer keys go to XXH3. */
-#define MR_HASH_SEED  UINT64_C(0x6d70696d72000001)
-#define MR_SHORT_KEY  16
+#define MR_HASH_SEED UINT64_C(0x6d70696d72000001)
+#define MR_SHORT_KEY 16
 static inline uint64_t mr_load64(const void *p)
 {
 	uint64_t w;

@@ -74,8 +74,7 @@ static void yield_when_oversubscribed(void)
 {
 	cpu_set_t cpus;
 	long ranks = local_ranks();
-	if (ranks > 1 && sched_getaffinity(0, sizeof(cpus), &cpus) == 0 &&
-	    ranks > CPU_COUNT(&cpus))
+	if (ranks > 1 && sched_getaffinity(0, sizeof(cpus), &cpus) == 0 && ranks > CPU_COUNT(&cpus))
 		setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
 }
 

@@ -138,50 +138,51 @@ DEFINE_SORT(sort_count_f64, cmp_count_f64)
  * merging the runs (pairwise, log2(runs) passes) is cheaper than sorting
  * again.  Runs are found where the order breaks, so nothing is assumed.
  */
-#define DEFINE_MERGE(name, cmp)                                                                    \
-	static void name(struct item *a, size_t n)                                                 \
-	{                                                                                          \
-		size_t nruns = 0, cap = 16;                                                        \
-		size_t *run = mr_malloc(mr_mul(cap, sizeof(size_t)));                              \
-		for (size_t i = 0; i <= n; i++) {                                                  \
-			if (i > 0 && i < n && cmp(&a[i - 1], &a[i]) < 0)                           \
-				continue;                                                          \
-			if (nruns == cap) {                                                        \
-				cap *= 2;                                                          \
-				run = mr_realloc(run, mr_mul(cap, sizeof(size_t)));                \
-			}                                                                          \
-			run[nruns++] = i; /* run k is [run[k], run[k+1]) */                        \
-		}                                                                                  \
-		nruns--;                                                                           \
-		struct item *src = a, *dst = nruns > 1 ? mr_malloc(mr_mul(n, sizeof(*a))) : NULL;  \
-		struct item *spare = dst;                                                          \
-		while (nruns > 1) {                                                                \
-			size_t k = 0, out = 0;                                                     \
-			for (; k + 1 < nruns; k += 2) {                                            \
-				size_t i = run[k], mid = run[k + 1], j = mid, end = run[k + 2];    \
-				while (i < mid && j < end)                                         \
-					dst[out++] = cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];  \
-				while (i < mid)                                                    \
-					dst[out++] = src[i++];                                     \
-				while (j < end)                                                    \
-					dst[out++] = src[j++];                                     \
-				run[k / 2] = run[k];                                               \
-			}                                                                          \
-			if (k < nruns) {                                                           \
-				memcpy(dst + out, src + run[k], (n - run[k]) * sizeof(*a));        \
-				run[k / 2] = run[k];                                               \
-				k += 2;                                                            \
-			}                                                                          \
-			nruns = k / 2;                                                             \
-			run[nruns] = n;                                                            \
-			struct item *t = src;                                                      \
-			src = dst;                                                                 \
-			dst = t;                                                                   \
-		}                                                                                  \
-		if (src != a)                                                                      \
-			memcpy(a, src, n * sizeof(*a));                                            \
-		free(spare);                                                                       \
-		free(run);                                                                         \
+#define DEFINE_MERGE(name, cmp)                                                                   \
+	static void name(struct item *a, size_t n)                                                \
+	{                                                                                         \
+		size_t nruns = 0, cap = 16;                                                       \
+		size_t *run = mr_malloc(mr_mul(cap, sizeof(size_t)));                             \
+		for (size_t i = 0; i <= n; i++) {                                                 \
+			if (i > 0 && i < n && cmp(&a[i - 1], &a[i]) < 0)                          \
+				continue;                                                         \
+			if (nruns == cap) {                                                       \
+				cap *= 2;                                                         \
+				run = mr_realloc(run, mr_mul(cap, sizeof(size_t)));               \
+			}                                                                         \
+			run[nruns++] = i; /* run k is [run[k], run[k+1]) */                       \
+		}                                                                                 \
+		nruns--;                                                                          \
+		struct item *src = a, *dst = nruns > 1 ? mr_malloc(mr_mul(n, sizeof(*a))) : NULL; \
+		struct item *spare = dst;                                                         \
+		while (nruns > 1) {                                                               \
+			size_t k = 0, out = 0;                                                    \
+			for (; k + 1 < nruns; k += 2) {                                           \
+				size_t i = run[k], mid = run[k + 1], j = mid, end = run[k + 2];   \
+				while (i < mid && j < end)                                        \
+					dst[out++] =                                              \
+						cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];  \
+				while (i < mid)                                                   \
+					dst[out++] = src[i++];                                    \
+				while (j < end)                                                   \
+					dst[out++] = src[j++];                                    \
+				run[k / 2] = run[k];                                              \
+			}                                                                         \
+			if (k < nruns) {                                                          \
+				memcpy(dst + out, src + run[k], (n - run[k]) * sizeof(*a));       \
+				run[k / 2] = run[k];                                              \
+				k += 2;                                                           \
+			}                                                                         \
+			nruns = k / 2;                                                            \
+			run[nruns] = n;                                                           \
+			struct item *t = src;                                                     \
+			src = dst;                                                                \
+			dst = t;                                                                  \
+		}                                                                                 \
+		if (src != a)                                                                     \
+			memcpy(a, src, n * sizeof(*a));                                           \
+		free(spare);                                                                      \
+		free(run);                                                                        \
 	}
 
 DEFINE_MERGE(merge_by_key, cmp_by_key)

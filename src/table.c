@@ -138,7 +138,7 @@ static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash
 			break;
 		if (s->tag == tag) {
 			bool same = len <= INLINE_MAX ? load64(s->k.key) == w[0] &&
-							      load64(s->k.key + 8) == w[1]
+								load64(s->k.key + 8) == w[1]
 						      : same_long_key(t, s, key, len, padded);
 			if (same)
 				return combine(&s->value, v);

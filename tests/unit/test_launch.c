@@ -17,9 +17,15 @@
 #include "internal.h"
 
 static const char *const vars[] = {
-	"OMPI_COMM_WORLD_SIZE", "OMPI_COMM_WORLD_LOCAL_SIZE", "PMIX_RANK",
-	"SLURM_STEP_NUM_NODES", "SLURM_STEP_TASKS_PER_NODE",  "SLURM_NODEID",
-	"SLURM_STEP_ID",	"OMPI_MCA_pml",		      "OMPI_MCA_mpi_yield_when_idle",
+	"OMPI_COMM_WORLD_SIZE",
+	"OMPI_COMM_WORLD_LOCAL_SIZE",
+	"PMIX_RANK",
+	"SLURM_STEP_NUM_NODES",
+	"SLURM_STEP_TASKS_PER_NODE",
+	"SLURM_NODEID",
+	"SLURM_STEP_ID",
+	"OMPI_MCA_pml",
+	"OMPI_MCA_mpi_yield_when_idle",
 	"PMI_RANK",
 };
 

@@ -465,7 +465,8 @@ static void test_key_words_and_hash(void **state)
 		per[mr_owner(mr_hash(k, len), OWNERS)]++;
 	}
 	for (int o = 0; o < OWNERS; o++)
-		assert_true(per[o] > KEYS / OWNERS * 98 / 100 && per[o] < KEYS / OWNERS * 102 / 100);
+		assert_true(per[o] > KEYS / OWNERS * 98 / 100 &&
+			    per[o] < KEYS / OWNERS * 102 / 100);
 }
 
 int main(void)
