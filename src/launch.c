@@ -45,7 +45,7 @@ static long local_ranks(void)
  * Open MPI's default message layer, UCX, spends about 0.2 s at start-up
  * probing for network devices: a large share of a job of a few seconds.
  * When every rank is on one node, shared memory through the ob1 layer moves
- * the shuffle as fast, so ask for that.  Jobs across nodes keep the default.
+ * the shuffle as fast, so ask for that.  Jobs across nodes keep the defaults.
  */
 static void prefer_shared_memory(void)
 {
@@ -59,8 +59,13 @@ static void prefer_shared_memory(void)
 		one_node = strcmp(nodes, "1") == 0;
 	else /* no launcher at all is a one-rank job; another, unknown */
 		one_node = !getenv("PMIX_RANK") && !getenv("PMI_RANK");
-	if (one_node)
-		setenv("OMPI_MCA_pml", "ob1", 0);
+	if (!one_node)
+		return;
+	setenv("OMPI_MCA_pml", "ob1", 0);
+	/* Each rank's hwloc also reads every PCI device's configuration to place
+	 * network cards, which one node's shared memory does not need: 0.08 s of
+	 * a 0.37 s start-up at 16 ranks on 2 cores here. */
+	setenv("HWLOC_COMPONENTS", "-pci,-linuxio", 0);
 }
 
 /*

@@ -27,6 +27,7 @@ static const char *const vars[] = {
 	"OMPI_MCA_pml",
 	"OMPI_MCA_mpi_yield_when_idle",
 	"PMI_RANK",
+	"HWLOC_COMPONENTS",
 };
 
 static int clean(void **state)
@@ -48,6 +49,7 @@ static void test_singleton(void **state)
 	MR_UNUSED(state);
 	mr_tune_open_mpi();
 	assert_string_equal(env("OMPI_MCA_pml"), "ob1");
+	assert_string_equal(env("HWLOC_COMPONENTS"), "-pci,-linuxio");
 	assert_string_equal(env("OMPI_MCA_mpi_yield_when_idle"), "(unset)");
 }
 
@@ -69,6 +71,7 @@ static void test_mpirun_many_nodes(void **state)
 	setenv("OMPI_COMM_WORLD_LOCAL_SIZE", "1", 1);
 	mr_tune_open_mpi();
 	assert_string_equal(env("OMPI_MCA_pml"), "(unset)");
+	assert_string_equal(env("HWLOC_COMPONENTS"), "(unset)");
 	assert_string_equal(env("OMPI_MCA_mpi_yield_when_idle"), "(unset)");
 }
 
