@@ -114,7 +114,11 @@ typedef struct mr_config {
 	const char *stats_json; /* also write the statistics here, or NULL */
 	enum mr_verbosity verbosity;
 	int progress; /* show map progress on a terminal */
-	int argc;     /* the command line, recorded in the file */
+	/* Every rank reads input.  By default, a node running more ranks than
+	 * it has CPUs has only as many of them read: the others would only
+	 * take turns on the same CPUs, each building its own table. */
+	int map_all;
+	int argc; /* the command line, recorded in the file */
 	char **argv;
 } mr_config;
 

@@ -38,6 +38,9 @@ static void job_usage(FILE *f, const mr_job *job)
 		"      --chunk SIZE      bytes per input range (default 64M)\n"
 		"      --shuffle-round SIZE  bytes a rank sends per exchange round\n"
 		"                        (default 256M)\n"
+		"      --mappers WHICH   ranks that read input: cores (default): on a node\n"
+		"                        with more ranks than CPUs, as many as it has CPUs;\n"
+		"                        all: every rank\n"
 		"      --stats FILE      also write per-phase, per-rank statistics as JSON\n"
 		"      --progress        show map progress on a terminal\n"
 		"  -q, --quiet           print errors only\n"
@@ -126,7 +129,7 @@ static const char *option_name(char **argv, char buf[3])
 	return buf;
 }
 
-enum { OPT_FORCE = 256, OPT_ORDER, OPT_CHUNK, OPT_ROUND, OPT_STATS, OPT_PROGRESS };
+enum { OPT_FORCE = 256, OPT_ORDER, OPT_CHUNK, OPT_ROUND, OPT_MAPPERS, OPT_STATS, OPT_PROGRESS };
 
 /* Fills cfg from argv; returns -1 to run, or an exit status. */
 static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *cfg)
@@ -137,6 +140,7 @@ static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *c
 		{"order", required_argument, NULL, OPT_ORDER},
 		{"chunk", required_argument, NULL, OPT_CHUNK},
 		{"shuffle-round", required_argument, NULL, OPT_ROUND},
+		{"mappers", required_argument, NULL, OPT_MAPPERS},
 		{"stats", required_argument, NULL, OPT_STATS},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"quiet", no_argument, NULL, 'q'},
@@ -170,6 +174,13 @@ static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *c
 			*(o == OPT_CHUNK ? &cfg->chunk : &cfg->shuffle_round) = v;
 			break;
 		}
+		case OPT_MAPPERS:
+			if (!strcmp(optarg, "cores") || !strcmp(optarg, "all"))
+				cfg->map_all = !strcmp(optarg, "all");
+			else
+				return bad_usage(job, "unknown mappers '%s' (cores or all)",
+						 optarg);
+			break;
 		case OPT_STATS: cfg->stats_json = optarg; break;
 		case OPT_PROGRESS: cfg->progress = 1; break;
 		case 'q': cfg->verbosity = MR_QUIET; break;

@@ -325,6 +325,7 @@ typedef struct mr_ctx {
 	const mr_job *job;
 	const mr_config *cfg;
 	mr_files files;
+	int mappers; /* how many ranks read input (rank 0 knows) */
 	double phase[MR_NPHASES];
 	uint64_t count[MR_NCOUNTERS];
 	double write_start;
@@ -336,7 +337,7 @@ typedef struct mr_ctx {
  * file table and its own ranges (free with free()). */
 int mr_split(mr_ctx *c, mr_range **ranges, size_t *nranges);
 /* Cuts files into ranges of at most chunk bytes, nranks contiguous shares of
- * about equal bytes.  *counts[nranks] says how many ranges each rank gets.
+ * about equal bytes.  *counts[nranks] says how many ranges share i gets.
  * Local; used by split on rank 0, and by tests. */
 void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk, mr_range **ranges,
 		    size_t *nranges, uint64_t *counts);

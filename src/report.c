@@ -59,8 +59,11 @@ static void phase_line(const struct gathered *g, int p, const char *what, double
 static void summary(const mr_ctx *c, const struct gathered *g)
 {
 	char what[160], b1[32];
-	snprintf(what, sizeof(what), "%zu files, %s", c->files.n,
-		 mr_human_bytes((double)c->files.total, b1, sizeof(b1)));
+	int n = snprintf(what, sizeof(what), "%zu files, %s", c->files.n,
+			 mr_human_bytes((double)c->files.total, b1, sizeof(b1)));
+	if (c->mappers < g->n && n > 0 && (size_t)n < sizeof(what))
+		snprintf(what + n, sizeof(what) - (size_t)n,
+			 ", read by %d of %d ranks (one per CPU)", c->mappers, g->n);
 	phase_line(g, MR_PHASE_SPLIT, what, 0);
 	snprintf(what, sizeof(what), "%llu records, %s read",
 		 (unsigned long long)count_sum(g, MR_C_RECORDS),
@@ -114,9 +117,9 @@ static void json_write(FILE *f, const mr_ctx *c, const struct gathered *g)
 	fprintf(f, ",\n  \"output\": ");
 	json_str(f, c->cfg->output);
 	fprintf(f,
-		",\n  \"nranks\": %d,\n  \"input_files\": %zu,\n"
+		",\n  \"nranks\": %d,\n  \"mappers\": %d,\n  \"input_files\": %zu,\n"
 		"  \"input_bytes\": %llu,\n  \"wall_seconds\": %.6f,\n",
-		g->n, c->files.n, (unsigned long long)c->files.total, g->wall);
+		g->n, c->mappers, c->files.n, (unsigned long long)c->files.total, g->wall);
 	fprintf(f, "  \"phase_names\": [");
 	for (int p = 0; p < MR_NPHASES; p++)
 		fprintf(f, "%s\"%s\"", p ? ", " : "", mr_phase_names[p]);

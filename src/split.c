@@ -1,16 +1,24 @@
 /*
  * Phase 1, split.  Rank 0 walks the inputs (directories recursively, entries
  * in byte order), checks that every file can be opened before any map work,
- * and cuts the total into byte ranges: nranks contiguous shares of about equal
- * bytes, each cut further into ranges of at most --chunk bytes, and no range
- * spanning two files.  Every rank gets the file table by MPI_Bcast and its own
- * ranges by MPI_Scatterv.
+ * and cuts the total into byte ranges: one contiguous share of about equal
+ * bytes per mapping rank, each cut further into ranges of at most --chunk
+ * bytes, and no range spanning two files.  Every rank gets the file table by
+ * MPI_Bcast and its own ranges by MPI_Scatterv.
+ *
+ * Every rank maps, except on a node running more ranks than it has CPUs:
+ * there only as many ranks as CPUs do (--mappers all overrides).  Ranks
+ * taking turns on a CPU would each build a table of much the same keys, and
+ * ship them all in the shuffle, for no more speed.  Every rank still owns its
+ * share of the keys in reduce, order and write.
  */
+#define _GNU_SOURCE /* sched_getaffinity, CPU_OR */
 #include "internal.h"
 
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -223,6 +231,26 @@ static void bcast_files(MPI_Comm comm, int rank, mr_files *f)
 		f->total += f->sizes[i];
 }
 
+/* Whether this rank maps: on its node, the first ranks, as many as the CPUs
+ * its node's ranks may run on together.  Collective. */
+static int maps_input(const mr_ctx *c)
+{
+	if (c->cfg->map_all || c->nranks == 1)
+		return 1;
+	MPI_Comm node;
+	int local;
+	MR_MPI(MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node));
+	MR_MPI(MPI_Comm_rank(node, &local));
+	cpu_set_t mine, all;
+	CPU_ZERO(&mine);
+	if (sched_getaffinity(0, sizeof(mine), &mine) != 0)
+		for (int i = 0; i < CPU_SETSIZE; i++) /* unknown: assume plenty */
+			CPU_SET(i, &mine);
+	MR_MPI(MPI_Allreduce(&mine, &all, (int)sizeof(all), MPI_BYTE, MPI_BOR, node));
+	MR_MPI(MPI_Comm_free(&node));
+	return local < CPU_COUNT(&all);
+}
+
 static void scatter_ranges(mr_ctx *c, const mr_range *all, const uint64_t *counts, mr_range **mine,
 			   size_t *nmine)
 {
@@ -268,13 +296,29 @@ int mr_split(mr_ctx *c, mr_range **ranges, size_t *nranges)
 		return rc;
 	bcast_files(c->comm, c->rank, f);
 
+	int maps = maps_input(c);
+	int *mapper = c->rank == 0 ? mr_malloc(mr_mul((size_t)c->nranks, sizeof(int))) : NULL;
+	MR_MPI(MPI_Gather(&maps, 1, MPI_INT, mapper, 1, MPI_INT, 0, c->comm));
+
 	mr_range *all = NULL;
 	size_t nall = 0;
 	uint64_t *counts = NULL;
 	if (c->rank == 0) {
-		counts = mr_malloc(mr_mul((size_t)c->nranks, sizeof(uint64_t)));
-		mr_plan_ranges(f, c->nranks, c->cfg->chunk, &all, &nall, counts);
+		/* Shares for the mappers, then spread over the ranks: a rank
+		 * that does not map gets no range. */
+		int nmappers = 0;
+		for (int i = 0; i < c->nranks; i++)
+			nmappers += mapper[i] != 0;
+		counts = mr_calloc((size_t)c->nranks, sizeof(uint64_t));
+		uint64_t *shares = mr_malloc(mr_mul((size_t)nmappers, sizeof(uint64_t)));
+		mr_plan_ranges(f, nmappers, c->cfg->chunk, &all, &nall, shares);
+		for (int i = 0, k = 0; i < c->nranks; i++)
+			if (mapper[i])
+				counts[i] = shares[k++];
+		free(shares);
+		c->mappers = nmappers;
 	}
+	free(mapper);
 	scatter_ranges(c, all, counts, ranges, nranges);
 	free(all);
 	free(counts);

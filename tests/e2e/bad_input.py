@@ -13,7 +13,8 @@ that directory as its working directory, so paths in messages are short):
     * an output path that is an existing directory
     * an output path whose parent directory is missing
   exit 2, a message on stderr:
-    * an unknown option, a missing -o, no inputs, a bad --order value
+    * an unknown option, a missing -o, no inputs, a bad --order or --mappers
+      value
   exit 0:
     * --force over an existing output: replaced by a valid, correct file
     * an empty input file: a valid file with zero keys
@@ -242,7 +243,9 @@ def run_checks(c):
             ("missing -o -> exit 2", ["wordcount", "in/a.txt"]),
             ("no inputs -> exit 2", ["wordcount", "-o", "out/r.h5"]),
             ("bad --order value -> exit 2",
-             ["wordcount", "--order", "sideways", "in/a.txt", "-o", "out/r.h5"])):
+             ["wordcount", "--order", "sideways", "in/a.txt", "-o", "out/r.h5"]),
+            ("bad --mappers value -> exit 2",
+             ["wordcount", "--mappers", "some", "in/a.txt", "-o", "out/r.h5"])):
         d = c.fresh("usage")
         c.expect_failure(label, d, args, 2)
 

@@ -2,7 +2,8 @@
 """Run one mpimr word count and check its output file against an oracle.
 
 Checks:
-  * mpimr exits 0 and writes OUT.h5 (and the --stats JSON file);
+  * mpimr exits 0 and writes OUT.h5 (and the --stats JSON file), and the
+    ranks that read input are every rank (--mappers all) or one per CPU;
   * the format: root attributes (format=1, job, nranks, complete=1, ...),
     dataset dtypes, key_offsets strictly increasing from 0 to len(key_bytes),
     /inputs, /stats/phase_seconds [nranks][6];
@@ -18,7 +19,8 @@ Checks:
 Usage:
   tests/e2e/check_wordcount.py --mpimr build/mpimr \\
       --launch "mpiexec -n 3 --oversubscribe" [--order count|key|none] \\
-      [--chunk SIZE] [--workdir DIR] [--wc] [--timeout S] [--nranks N] INPUT...
+      [--chunk SIZE] [--mappers cores|all] [--workdir DIR] [--wc] \\
+      [--timeout S] [--nranks N] INPUT...
 
 --launch "" (the default) runs mpimr alone.  --nranks is the rank count to
 expect in the file; by default it is read from -n/-np in --launch.  Without
@@ -94,15 +96,26 @@ def check_show(mpimr, out_path, items, timeout):
     return e
 
 
-def check_stats(path):
+def check_stats(path, nranks, mappers):
+    """The JSON parses, and the ranks that read input are the ones promised:
+    every rank with --mappers all; else as many as the ranks' CPUs (this
+    machine's, here on one node), each rank that read anything among them."""
     try:
         with open(path, "rb") as f:
-            json.load(f)
+            st = json.load(f)
     except OSError as x:
         return ["--stats file %s was not written: %s" % (path, x)]
     except ValueError as x:
         return ["--stats file %s is not valid JSON: %s" % (path, x)]
-    return []
+    want = nranks if mappers == "all" else min(nranks, len(os.sched_getaffinity(0)))
+    e = []
+    if st.get("mappers") != want:
+        e.append("--stats says %r ranks read input, want %d (%s)"
+                 % (st.get("mappers"), want, mappers or "cores"))
+    reading = sum(1 for b in st.get("per_rank", {}).get("bytes_read", []) if b > 0)
+    if reading > want:
+        e.append("%d ranks read input, more than the %d mappers" % (reading, want))
+    return e
 
 
 def main():
@@ -116,6 +129,8 @@ def main():
     ap.add_argument("--order", choices=("count", "key", "none"),
                     help="pass --order; default: do not pass it, expect count")
     ap.add_argument("--chunk", help="pass --chunk SIZE")
+    ap.add_argument("--mappers", choices=("cores", "all"),
+                    help="pass --mappers; default: do not pass it (cores)")
     ap.add_argument("--workdir", help="where to write the output "
                     "(default: a temporary directory, removed on success)")
     ap.add_argument("--wc", action="store_true",
@@ -159,6 +174,8 @@ def main():
         args += ["--order", a.order]
     if a.chunk:
         args += ["--chunk", a.chunk]
+    if a.mappers:
+        args += ["--mappers", a.mappers]
     args += ["--stats", stats] + a.inputs + ["-o", out]
 
     ok = True
@@ -173,7 +190,8 @@ def main():
         else:
             res, e = mrtest.check_result(out, orc, nranks=nranks, order=order)
             ok &= mrtest.report("output file format and table vs oracle", e)
-            ok &= mrtest.report("--stats JSON", check_stats(stats))
+            ok &= mrtest.report("--stats JSON and the ranks that read input",
+                                check_stats(stats, nranks, a.mappers))
             if res is not None:
                 ok &= mrtest.report("mpimr show --top %d" % TOP,
                                     check_show(mpimr, out, res.items, a.timeout))
