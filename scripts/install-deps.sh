@@ -1,12 +1,18 @@
 #!/bin/sh
 # Installs from Debian what mpimr needs to build and test, only what is
 # missing (so it is quick and idempotent).  Uses sudo when not root.
+#   --checks  also what the checking builds of .ci/run need (clang and its
+#             libFuzzer and sanitizer runtimes, valgrind); see
+#             cmake/MpimrSanitize.cmake
 set -eu
 # python3-matplotlib and GNU time: the plots and memory figures of bench/ and
 # slurm/scaling.sh.
 pkgs="cmake make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
 hdf5-tools libxxhash-dev libcmocka-dev python3-h5py python3-numpy
 python3-matplotlib time"
+if [ "${1:-}" = "--checks" ]; then
+	pkgs="$pkgs clang libclang-rt-14-dev valgrind"
+fi
 missing=""
 for p in $pkgs; do
 	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "ok installed" ||
