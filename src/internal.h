@@ -332,6 +332,13 @@ typedef struct mr_ctx {
 	char tmp_path[4096]; /* the output's temporary name */
 } mr_ctx;
 
+/* ---- fault injection for tests (fault.c) ------------------------------
+ * MPIMR_FAULT=RANK:PHASE:ACTION: at phase's fault point, that rank does
+ * ACTION (exit, kill, fail, mpi, pause, sleep).  Returns MR_OK, or MR_ERR_IO
+ * for "fail".  mr_fault_is asks for other actions (hdf5, in write). */
+int mr_fault(mr_ctx *c, enum mr_phase phase);
+bool mr_fault_is(const mr_ctx *c, enum mr_phase phase, const char *action);
+
 /* ---- the phases, one file each ----------------------------------------- */
 /* Collective: rank 0 walks the inputs and cuts ranges; every rank gets the
  * file table and its own ranges (free with free()). */

@@ -11,6 +11,7 @@
  */
 #include "internal.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <hdf5.h>
 #include <libgen.h>
@@ -63,6 +64,28 @@ static int check_parent(const char *out)
 }
 
 /* Rank 0: the output can be written, and its temporary name. */
+/* A run killed while writing leaves its temporary file (.BASE.mpimr-PID.tmp)
+ * beside the output; say so, so the user can delete it.  It is not deleted
+ * here: another run may be writing it now. */
+static void name_leftovers(const char *dir, const char *base)
+{
+	DIR *d = opendir(dir);
+	if (!d)
+		return;
+	size_t blen = strlen(base);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		const char *n = e->d_name;
+		size_t len = strlen(n);
+		if (len > blen + 12 && n[0] == '.' && !strncmp(n + 1, base, blen) &&
+		    !strncmp(n + 1 + blen, ".mpimr-", 7) && !strcmp(n + len - 4, ".tmp"))
+			mr_info("mpimr: note: '%s/%s' is the temporary file of an earlier run that "
+				"did not finish; delete it unless a run is writing '%s/%s' now",
+				dir, n, dir, base);
+	}
+	closedir(d);
+}
+
 static int check_output(mr_ctx *c)
 {
 	const char *out = c->cfg->output;
@@ -83,8 +106,10 @@ static int check_output(mr_ctx *c)
 	if (rc != MR_OK)
 		return rc;
 	char *copy = mr_strdup(out), *copy2 = mr_strdup(out);
-	int n = snprintf(c->tmp_path, sizeof(c->tmp_path), "%s/.%s.mpimr-%ld.tmp", dirname(copy),
-			 basename(copy2), (long)getpid());
+	const char *dir = dirname(copy), *base = basename(copy2);
+	int n = snprintf(c->tmp_path, sizeof(c->tmp_path), "%s/.%s.mpimr-%ld.tmp", dir, base,
+			 (long)getpid());
+	name_leftovers(dir, base);
 	free(copy);
 	free(copy2);
 	if (n < 0 || (size_t)n >= sizeof(c->tmp_path)) {
@@ -342,6 +367,10 @@ int mr_write(mr_ctx *c, const mr_result *res)
 
 	write_root_attrs(&o);
 	write_table(&o, res);
+	/* Half-written: the fault point of tests (fault.c). */
+	if (mr_fault_is(c, MR_PHASE_WRITE, "hdf5"))
+		MR_H5(H5Dopen2(o.file, "/no such dataset", H5P_DEFAULT));
+	int frc = mr_fault(c, MR_PHASE_WRITE);
 	write_inputs(&o);
 	c->phase[MR_PHASE_WRITE] = mr_now() - c->write_start;
 	c->count[MR_C_PEAK_RSS] = mr_peak_rss();
@@ -352,6 +381,8 @@ int mr_write(mr_ctx *c, const mr_result *res)
 	rc = H5Fclose(o.file) < 0 ? MR_ERR_HDF5 : MR_OK;
 	if (rc != MR_OK)
 		mr_rank_error("cannot close '%s'", c->tmp_path);
+	if (rc == MR_OK)
+		rc = frc;
 	rc = mr_agree(c->comm, rc);
 	if (c->rank == 0) {
 		if (rc == MR_OK && rename(c->tmp_path, c->cfg->output) != 0) {
