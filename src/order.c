@@ -11,6 +11,7 @@
 #include <stdlib.h>
 
 #define SAMPLES_PER_RANK 64
+#define MAX_SPLITTER_KEY 256 /* bytes of a sampled key that go to every rank */
 
 struct item {
 	mr_value value;
@@ -262,8 +263,15 @@ static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n, c
 {
 	size_t k = n < SAMPLES_PER_RANK ? n : SAMPLES_PER_RANK;
 	struct item *mine = mr_malloc(mr_mul(k + 1, sizeof(*mine)));
-	for (size_t i = 0; i < k; i++)
+	for (size_t i = 0; i < k; i++) {
 		mine[i] = it[(i * 2 + 1) * n / (2 * k)];
+		/* Every rank gets every sample, so a sampled key of 100 MB
+		 * would be copied to all.  A prefix splits as well: cutting
+		 * keys keeps the splitters in order (a prefix of a key sorts
+		 * no later than the key, and prefixes keep their keys' order). */
+		if (mine[i].len > MAX_SPLITTER_KEY)
+			mine[i].len = MAX_SPLITTER_KEY;
+	}
 	mr_buf local = {0};
 	frames_of_items(mine, k, &local);
 	free(mine);

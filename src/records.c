@@ -119,7 +119,9 @@ static int first_record(mr_reader *r, uint64_t off, uint64_t end, uint64_t *star
 	uint64_t pos = off - 1;
 	size_t want = 4096;
 	while (pos < end) {
-		ssize_t k = read_at(r, pos, want);
+		/* A delimiter at end-1 or later starts no record of ours. */
+		size_t n = end - pos < want ? (size_t)(end - pos) : want;
+		ssize_t k = read_at(r, pos, n);
 		if (k < 0)
 			return MR_ERR_IO;
 		if (k == 0)
