@@ -66,11 +66,39 @@ typedef union mr_value {
 /* Where map sends its pairs; owned by the engine, valid during map only. */
 typedef struct mr_emitter mr_emitter;
 
+/* An option a job takes on the command line, besides the engine's own. */
+typedef struct mr_option {
+	const char *name; /* without the dashes: "lines" is --lines */
+	int takes_value;  /* --name VALUE (or --name=VALUE) rather than a flag */
+	const char *help; /* one line for --help, e.g. "count whole lines" */
+} mr_option;
+
 typedef struct mr_job {
 	const char *name;    /* as typed on the command line, e.g. "wordcount" */
 	const char *summary; /* one line for `mpimr jobs` */
 	enum mr_record_rule record;
 	enum mr_value_type value_type;
+
+	/*
+	 * Optional: what the job takes on the command line.  args names its
+	 * positional arguments for --help (e.g. "PATTERN"); nargs of them come
+	 * first, before the inputs.  options, if any, ends with a {NULL} entry.
+	 */
+	const char *args;
+	int nargs;
+	const mr_option *options;
+
+	/*
+	 * Optional: called on every rank before the run, with the job's own
+	 * options as given ("--name" or "--name" "VALUE", in order) followed by
+	 * its nargs positional arguments.  Set *state to what map needs (map
+	 * gets it from mr_state()).  Return MR_OK, or print why on stderr from
+	 * rank 0 only (mr_main passes the rank as is_rank0) and return
+	 * MR_ERR_USAGE: the command then exits with status 2.
+	 */
+	int (*setup)(int argc, char **argv, int is_rank0, void **state);
+	/* Optional: frees what setup made, after the run, on every rank. */
+	void (*teardown)(void *state);
 
 	/* Called once for every record, on the rank that reads it.  rec is
 	 * borrowed until the call returns; it is not NUL-terminated.  Emit pairs
@@ -92,6 +120,9 @@ typedef struct mr_job {
  * MR_ERR_NOMEM, or what the job's combine returned.
  */
 int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v);
+
+/* The job's state (what its setup made, or mr_config.job_state), for map. */
+void *mr_state(const mr_emitter *out);
 
 /* Which global order the output file is written in. */
 enum mr_order {
@@ -118,7 +149,8 @@ typedef struct mr_config {
 	 * it has CPUs has only as many of them read: the others would only
 	 * take turns on the same CPUs, each building its own table. */
 	int map_all;
-	int argc; /* the command line, recorded in the file */
+	void *job_state; /* given to map through mr_state(); mr_main sets it */
+	int argc;	 /* the command line, recorded in the file */
 	char **argv;
 } mr_config;
 

@@ -2,6 +2,7 @@
 
 const mr_job *const mr_builtin_jobs[] = {
 	&mr_job_wordcount,
+	&mr_job_grep,
 	&mr_job_null,
 	NULL,
 };

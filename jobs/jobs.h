@@ -5,6 +5,7 @@
 #include "mpimr.h"
 
 extern const mr_job mr_job_wordcount;
+extern const mr_job mr_job_grep;
 extern const mr_job mr_job_null;
 
 /* NULL-terminated, in the order `mpimr jobs` lists them. */

@@ -25,31 +25,34 @@ static void usage(FILE *f)
 
 static void job_usage(FILE *f, const mr_job *job)
 {
-	fprintf(f,
-		"usage: mpimr %s [OPTIONS] INPUT... -o OUTPUT.h5\n"
-		"%s.\n"
-		"INPUT is a file or a directory (read recursively, in byte order of\n"
-		"names). Run under mpirun or srun for more ranks; alone, it is one rank.\n"
-		"\n"
-		"  -o, --output FILE     the HDF5 file to write (required)\n"
-		"      --force           replace FILE if it exists, once the job succeeds\n"
-		"      --order ORDER     count: value descending, then key (default);\n"
-		"                        key: key bytes ascending; none: rank order, fastest\n"
-		"      --chunk SIZE      bytes per input range (default 64M)\n"
-		"      --shuffle-round SIZE  bytes a rank sends per exchange round\n"
-		"                        (default 256M)\n"
-		"      --mappers WHICH   ranks that read input: cores (default): on a node\n"
-		"                        with more ranks than CPUs, as many as it has CPUs;\n"
-		"                        all: every rank\n"
-		"      --stats FILE      also write per-phase, per-rank statistics as JSON\n"
-		"      --progress        show map progress on a terminal\n"
-		"  -q, --quiet           print errors only\n"
-		"  -v, --verbose         add min/mean/max over ranks to each phase line\n"
-		"  -h, --help            print this help\n"
-		"\n"
-		"SIZE takes a K, M or G suffix (powers of 1024). Exit status: 0 done,\n"
-		"1 the job failed (the message says why), 2 bad usage.\n",
-		job->name, job->summary);
+	fprintf(f, "usage: mpimr %s [OPTIONS]%s%s INPUT... -o OUTPUT.h5\n%s.\n", job->name,
+		job->args ? " " : "", job->args ? job->args : "", job->summary);
+	for (const mr_option *o = job->options; o && o->name; o++) {
+		char opt[64];
+		snprintf(opt, sizeof(opt), "--%s%s", o->name, o->takes_value ? " VALUE" : "");
+		fprintf(f, "  %-20s  %s\n", opt, o->help ? o->help : "");
+	}
+	fprintf(f, "INPUT is a file or a directory (read recursively, in byte order of\n"
+		   "names). Run under mpirun or srun for more ranks; alone, it is one rank.\n"
+		   "\n"
+		   "  -o, --output FILE     the HDF5 file to write (required)\n"
+		   "      --force           replace FILE if it exists, once the job succeeds\n"
+		   "      --order ORDER     count: value descending, then key (default);\n"
+		   "                        key: key bytes ascending; none: rank order, fastest\n"
+		   "      --chunk SIZE      bytes per input range (default 64M)\n"
+		   "      --shuffle-round SIZE  bytes a rank sends per exchange round\n"
+		   "                        (default 256M)\n"
+		   "      --mappers WHICH   ranks that read input: cores (default): on a node\n"
+		   "                        with more ranks than CPUs, as many as it has CPUs;\n"
+		   "                        all: every rank\n"
+		   "      --stats FILE      also write per-phase, per-rank statistics as JSON\n"
+		   "      --progress        show map progress on a terminal\n"
+		   "  -q, --quiet           print errors only\n"
+		   "  -v, --verbose         add min/mean/max over ranks to each phase line\n"
+		   "  -h, --help            print this help\n"
+		   "\n"
+		   "SIZE takes a K, M or G suffix (powers of 1024). Exit status: 0 done,\n"
+		   "1 the job failed (the message says why), 2 bad usage.\n");
 }
 
 bool mr_parse_size(const char *s, uint64_t *out)
@@ -129,12 +132,25 @@ static const char *option_name(char **argv, char buf[3])
 	return buf;
 }
 
-enum { OPT_FORCE = 256, OPT_ORDER, OPT_CHUNK, OPT_ROUND, OPT_MAPPERS, OPT_STATS, OPT_PROGRESS };
+enum {
+	OPT_FORCE = 256,
+	OPT_ORDER,
+	OPT_CHUNK,
+	OPT_ROUND,
+	OPT_MAPPERS,
+	OPT_STATS,
+	OPT_PROGRESS,
+	OPT_JOB = 1000
+};
+
+static int parse_options(const mr_job *job, int argc, char **argv, mr_config *cfg,
+			 const struct option *opts, char **dashed, char **job_argv, int *job_argc);
 
 /* Fills cfg from argv; returns -1 to run, or an exit status. */
-static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *cfg)
+static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *cfg, char **job_argv,
+			  int *job_argc)
 {
-	static const struct option opts[] = {
+	static const struct option engine_opts[] = {
 		{"output", required_argument, NULL, 'o'},
 		{"force", no_argument, NULL, OPT_FORCE},
 		{"order", required_argument, NULL, OPT_ORDER},
@@ -146,12 +162,63 @@ static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *c
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
-		{NULL, 0, NULL, 0},
 	};
+	/* The engine's options, then the job's: getopt returns OPT_JOB + i
+	 * for the job's option i, which goes to the job's own argv. */
+	size_t nengine = sizeof(engine_opts) / sizeof(engine_opts[0]), njob = 0;
+	while (job->options && job->options[njob].name)
+		njob++;
+	struct option *opts = mr_calloc(nengine + njob + 1, sizeof(*opts));
+	memcpy(opts, engine_opts, sizeof(engine_opts));
+	for (size_t i = 0; i < njob; i++)
+		opts[nengine + i] = (struct option){job->options[i].name,
+						    job->options[i].takes_value ? required_argument
+										: no_argument,
+						    NULL, OPT_JOB + (int)i};
+	/* The job sees its options spelled "--name", however they were given
+	 * (--name=VALUE, or abbreviated); kept for the process's life. */
+	static char **dashed;
+	if (!dashed && njob) {
+		dashed = mr_calloc(njob, sizeof(char *));
+		for (size_t i = 0; i < njob; i++) {
+			dashed[i] = mr_malloc(strlen(job->options[i].name) + 3);
+			sprintf(dashed[i], "--%s", job->options[i].name);
+		}
+	}
+	*job_argc = 0;
+	int rc = parse_options(job, argc, argv, cfg, opts, dashed, job_argv, job_argc);
+	free(opts);
+	if (rc >= 0)
+		return rc;
+	if (!cfg->output)
+		return bad_usage(job, "no output file: give -o FILE.h5");
+	if (argc - optind < job->nargs)
+		return bad_usage(job, "missing %s", job->args ? job->args : "arguments");
+	for (int i = 0; i < job->nargs; i++)
+		job_argv[(*job_argc)++] = argv[optind++];
+	job_argv[*job_argc] = NULL;
+	if (optind >= argc)
+		return bad_usage(job, "no input files or directories");
+	cfg->inputs = (const char *const *)(argv + optind);
+	cfg->ninputs = (size_t)(argc - optind);
+	return -1;
+}
+
+/* The getopt loop of parse_job_args: -1 when all options were fine.  A
+ * positional argument that starts with '-' (a pattern) goes after "--". */
+static int parse_options(const mr_job *job, int argc, char **argv, mr_config *cfg,
+			 const struct option *opts, char **dashed, char **job_argv, int *job_argc)
+{
 	opterr = 0;
 	optind = 1;
 	int o;
 	while ((o = getopt_long(argc, argv, ":o:qvh", opts, NULL)) != -1) {
+		if (o >= OPT_JOB) {
+			job_argv[(*job_argc)++] = dashed[o - OPT_JOB];
+			if (optarg)
+				job_argv[(*job_argc)++] = optarg;
+			continue;
+		}
 		switch (o) {
 		case 'o': cfg->output = optarg; break;
 		case OPT_FORCE: cfg->force = 1; break;
@@ -197,12 +264,6 @@ static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *c
 					 option_name(argv, (char[3]){0}));
 		}
 	}
-	if (!cfg->output)
-		return bad_usage(job, "no output file: give -o FILE.h5");
-	if (optind >= argc)
-		return bad_usage(job, "no input files or directories");
-	cfg->inputs = (const char *const *)(argv + optind);
-	cfg->ninputs = (size_t)(argc - optind);
 	return -1;
 }
 
@@ -219,10 +280,19 @@ static int run_job(const mr_job *job, int argc, char **argv)
 	MR_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
 	mr_log_setup(rank, MR_NORMAL);
 	mr_config cfg = {.verbosity = MR_NORMAL, .argc = argc, .argv = given};
-	int status = parse_job_args(job, argc, argv, &cfg);
-	if (status < 0)
+	char **job_argv = mr_calloc((size_t)argc + 1, sizeof(char *));
+	int job_argc = 0;
+	int status = parse_job_args(job, argc, argv, &cfg, job_argv, &job_argc);
+	if (status < 0 && job->setup &&
+	    job->setup(job_argc, job_argv, rank == 0, &cfg.job_state) != MR_OK)
+		status = EXIT_USAGE;
+	if (status < 0) {
 		status = mr_run(job, &cfg, MPI_COMM_WORLD) == MR_OK ? 0 : 1;
+		if (job->teardown)
+			job->teardown(cfg.job_state);
+	}
 	MR_MPI(MPI_Finalize());
+	free(job_argv);
 	free(given);
 	return status;
 }

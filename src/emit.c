@@ -47,6 +47,11 @@ int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
 	return out->n == MR_EMIT_BATCH ? flush(out) : out->status;
 }
 
+void *mr_state(const mr_emitter *out)
+{
+	return out->state;
+}
+
 void mr_emitter_init(mr_emitter *e, mr_table *t, mr_combine_fn combine)
 {
 	memset(e, 0, sizeof(*e));

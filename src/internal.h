@@ -174,6 +174,7 @@ bool mr_table_next(const mr_table *t, size_t *pos, const char **key, size_t *len
 struct mr_emitter {
 	mr_table *table;
 	mr_combine_fn combine;
+	void *state; /* the job's, for mr_state() */
 	uint64_t pairs;
 	int status; /* the first failure of an applied batch */
 	size_t n;

@@ -92,6 +92,7 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 			    isatty(2),
 	};
 	mr_emitter_init(&s.em, mr_table_new(0), c->job->combine);
+	s.em.state = c->cfg->job_state;
 	for (size_t i = 0; i < nranges; i++)
 		s.my_bytes += ranges[i].length;
 
