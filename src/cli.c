@@ -12,20 +12,25 @@
 
 #define EXIT_USAGE 2
 
+/* The program's name as run (mpimr, or a user's program built on mr_main). */
+static const char *prog = "mpimr";
+
 static void usage(FILE *f)
 {
-	fprintf(f, "usage: mpimr JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
-		   "       mpirun -np N mpimr JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
-		   "       mpimr jobs                      list the built-in jobs\n"
-		   "       mpimr show FILE.h5 [--top N]    print a result, key<TAB>value\n"
-		   "       mpimr --help | --version\n"
-		   "\n"
-		   "Run 'mpimr JOB --help' for a job's options.\n");
+	fprintf(f,
+		"usage: %s JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
+		"       mpirun -np N %s JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
+		"       %s jobs                     list the jobs\n"
+		"       %s show FILE.h5 [--top N]   print a result, key<TAB>value\n"
+		"       %s --help | --version\n"
+		"\n"
+		"Run '%s JOB --help' for a job's options.\n",
+		prog, prog, prog, prog, prog, prog);
 }
 
 static void job_usage(FILE *f, const mr_job *job)
 {
-	fprintf(f, "usage: mpimr %s [OPTIONS]%s%s INPUT... -o OUTPUT.h5\n%s.\n", job->name,
+	fprintf(f, "usage: %s %s [OPTIONS]%s%s INPUT... -o OUTPUT.h5\n%s.\n", prog, job->name,
 		job->args ? " " : "", job->args ? job->args : "", job->summary);
 	for (const mr_option *o = job->options; o && o->name; o++) {
 		char opt[64];
@@ -115,7 +120,7 @@ static int bad_usage(const mr_job *job, const char *fmt, ...)
 		fputs("mpimr: ", stderr);
 		vfprintf(stderr, fmt, ap);
 		va_end(ap);
-		fprintf(stderr, "\nTry 'mpimr %s --help'.\n", job->name);
+		fprintf(stderr, "\nTry '%s %s --help'.\n", prog, job->name);
 	}
 	return EXIT_USAGE;
 }
@@ -310,23 +315,24 @@ static int show_command(int argc, char **argv)
 				return EXIT_USAGE;
 			}
 		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: mpimr show FILE.h5 [--top N]\n"
+			printf("usage: %s show FILE.h5 [--top N]\n"
 			       "Prints a result file's table as key<TAB>value lines,"
 			       " in file order.\nIn keys, tab, newline, carriage"
-			       " return and backslash print as \\t, \\n, \\r, \\\\.\n");
+			       " return and backslash print as \\t, \\n, \\r, \\\\.\n",
+			       prog);
 			return 0;
 		} else if (argv[i][0] == '-' || path) {
 			fprintf(stderr,
 				"mpimr: unexpected argument '%s'\n"
-				"usage: mpimr show FILE.h5 [--top N]\n",
-				argv[i]);
+				"usage: %s show FILE.h5 [--top N]\n",
+				argv[i], prog);
 			return EXIT_USAGE;
 		} else {
 			path = argv[i];
 		}
 	}
 	if (!path) {
-		fprintf(stderr, "usage: mpimr show FILE.h5 [--top N]\n");
+		fprintf(stderr, "usage: %s show FILE.h5 [--top N]\n", prog);
 		return EXIT_USAGE;
 	}
 	return mr_show(path, top) == MR_OK ? 0 : 1;
@@ -334,6 +340,10 @@ static int show_command(int argc, char **argv)
 
 int mr_main(int argc, char **argv, const mr_job *const *jobs)
 {
+	if (argc > 0 && argv[0] && *argv[0]) {
+		const char *slash = strrchr(argv[0], '/');
+		prog = slash ? slash + 1 : argv[0];
+	}
 	if (argc < 2) {
 		usage(stderr);
 		return EXIT_USAGE;
