@@ -151,9 +151,11 @@ enum {
 static int parse_options(const mr_job *job, int argc, char **argv, mr_config *cfg,
 			 const struct option *opts, char **dashed, char **job_argv, int *job_argc);
 
-/* Fills cfg from argv; returns -1 to run, or an exit status. */
-static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *cfg, char **job_argv,
-			  int *job_argc)
+/* Fills cfg from argv, and job_argv with the job's own options (spelled as
+ * in dashed[], "--name") and positional arguments; returns -1 to run, or an
+ * exit status. */
+static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *cfg, char **dashed,
+			  char **job_argv, int *job_argc)
 {
 	static const struct option engine_opts[] = {
 		{"output", required_argument, NULL, 'o'},
@@ -180,16 +182,6 @@ static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *c
 						    job->options[i].takes_value ? required_argument
 										: no_argument,
 						    NULL, OPT_JOB + (int)i};
-	/* The job sees its options spelled "--name", however they were given
-	 * (--name=VALUE, or abbreviated); kept for the process's life. */
-	static char **dashed;
-	if (!dashed && njob) {
-		dashed = mr_calloc(njob, sizeof(char *));
-		for (size_t i = 0; i < njob; i++) {
-			dashed[i] = mr_malloc(strlen(job->options[i].name) + 3);
-			sprintf(dashed[i], "--%s", job->options[i].name);
-		}
-	}
 	*job_argc = 0;
 	int rc = parse_options(job, argc, argv, cfg, opts, dashed, job_argv, job_argc);
 	free(opts);
@@ -285,9 +277,19 @@ static int run_job(const mr_job *job, int argc, char **argv)
 	MR_MPI(MPI_Comm_rank(MPI_COMM_WORLD, &rank));
 	mr_log_setup(rank, MR_NORMAL);
 	mr_config cfg = {.verbosity = MR_NORMAL, .argc = argc, .argv = given};
+	/* The job sees its options spelled "--name", however they were given
+	 * (--name=VALUE, or abbreviated). */
+	size_t njob = 0;
+	while (job->options && job->options[njob].name)
+		njob++;
+	char **dashed = mr_calloc(njob + 1, sizeof(char *));
+	for (size_t i = 0; i < njob; i++) {
+		dashed[i] = mr_malloc(strlen(job->options[i].name) + 3);
+		sprintf(dashed[i], "--%s", job->options[i].name);
+	}
 	char **job_argv = mr_calloc((size_t)argc + 1, sizeof(char *));
 	int job_argc = 0;
-	int status = parse_job_args(job, argc, argv, &cfg, job_argv, &job_argc);
+	int status = parse_job_args(job, argc, argv, &cfg, dashed, job_argv, &job_argc);
 	if (status < 0 && job->setup &&
 	    job->setup(job_argc, job_argv, rank == 0, &cfg.job_state) != MR_OK)
 		status = EXIT_USAGE;
@@ -297,6 +299,9 @@ static int run_job(const mr_job *job, int argc, char **argv)
 			job->teardown(cfg.job_state);
 	}
 	MR_MPI(MPI_Finalize());
+	for (size_t i = 0; i < njob; i++)
+		free(dashed[i]);
+	free(dashed);
 	free(job_argv);
 	free(given);
 	return status;

@@ -2,7 +2,9 @@
  * Fault injection, for the tests: MPIMR_FAULT=RANK:PHASE:ACTION makes one
  * rank misbehave at one point of one phase, so that tests can check that the
  * others end, the run fails with one message, and nothing is left at the
- * output path.  Unset (as in every normal run), it costs one getenv.
+ * output path.  The points are the start of map, shuffle, reduce and order
+ * (the first lines of each phase's function) and half-way through write.
+ * Unset (as in every normal run), it costs one getenv a phase.
  *
  * ACTION is one of:
  *   exit   _exit(3): the rank vanishes, no cleanup, no MPI_Finalize

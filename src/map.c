@@ -84,6 +84,10 @@ static int read_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_rea
 
 int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 {
+	/* The phase's fault point, for tests (fault.c). */
+	int fault = mr_fault(c, MR_PHASE_MAP);
+	if (fault != MR_OK)
+		return fault;
 	mr_reader r = {.fd = -1, .rule = c->job->record, .block_size = BLOCK_SIZE};
 	struct map_state s = {
 		.job = c->job,

@@ -347,6 +347,10 @@ static void fill_result(const struct item *it, size_t n, mr_result *out)
 
 int mr_order(mr_ctx *c, mr_table **t, mr_result *out)
 {
+	/* The phase's fault point, for tests (fault.c). */
+	int fault = mr_fault(c, MR_PHASE_ORDER);
+	if (fault != MR_OK)
+		return fault;
 	size_t n;
 	struct item *it = items_of_table(*t, &n);
 	if (c->cfg->order == MR_ORDER_NONE) {

@@ -6,6 +6,10 @@
 
 int mr_reduce(mr_ctx *c, const mr_buf *recv, mr_table **out)
 {
+	/* The phase's fault point, for tests (fault.c). */
+	int fault = mr_fault(c, MR_PHASE_REDUCE);
+	if (fault != MR_OK)
+		return fault;
 	const char *p = recv->data, *end = recv->data + recv->len;
 	const char *key;
 	uint32_t len;

@@ -51,38 +51,23 @@ static int run_phases(mr_ctx *c)
 		rc = mr_split(c, &ranges, &nranges);
 	rc = end_phase(c, MR_PHASE_SPLIT, &t, rc);
 
-	/* Each phase starts at its fault point (tests only; see fault.c). */
 	mr_table *table = NULL;
-	if (rc == MR_OK) {
-		rc = mr_fault(c, MR_PHASE_MAP);
-		if (rc == MR_OK)
-			rc = mr_map(c, ranges, nranges, &table);
-		rc = end_phase(c, MR_PHASE_MAP, &t, rc);
-	}
+	if (rc == MR_OK)
+		rc = end_phase(c, MR_PHASE_MAP, &t, mr_map(c, ranges, nranges, &table));
 	free(ranges);
 
 	if (rc == MR_OK && c->nranks > 1) {
 		/* With one rank the map table is already the reduced one. */
 		mr_buf recv = {0};
-		rc = mr_fault(c, MR_PHASE_SHUFFLE);
+		rc = end_phase(c, MR_PHASE_SHUFFLE, &t, mr_shuffle(c, &table, &recv));
 		if (rc == MR_OK)
-			rc = mr_shuffle(c, &table, &recv);
-		rc = end_phase(c, MR_PHASE_SHUFFLE, &t, rc);
-		if (rc == MR_OK) {
-			rc = mr_fault(c, MR_PHASE_REDUCE);
-			if (rc == MR_OK)
-				rc = mr_reduce(c, &recv, &table);
-			rc = end_phase(c, MR_PHASE_REDUCE, &t, rc);
-		}
+			rc = end_phase(c, MR_PHASE_REDUCE, &t, mr_reduce(c, &recv, &table));
 		mr_buf_release(&recv);
 	}
 
 	mr_result res = {0};
 	if (rc == MR_OK) {
-		rc = mr_fault(c, MR_PHASE_ORDER);
-		if (rc == MR_OK)
-			rc = mr_order(c, &table, &res);
-		rc = end_phase(c, MR_PHASE_ORDER, &t, rc);
+		rc = end_phase(c, MR_PHASE_ORDER, &t, mr_order(c, &table, &res));
 		c->count[MR_C_KEYS_OUT] = res.n;
 	}
 	mr_table_free(&table);

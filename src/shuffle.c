@@ -171,6 +171,10 @@ int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts, uin
 
 int mr_shuffle(mr_ctx *c, mr_table **t, mr_buf *recv)
 {
+	/* The phase's fault point, for tests (fault.c). */
+	int fault = mr_fault(c, MR_PHASE_SHUFFLE);
+	if (fault != MR_OK)
+		return fault;
 	size_t nn = (size_t)c->nranks;
 	size_t nkeys = mr_table_count(*t);
 	uint64_t *counts = mr_calloc(nn, 2 * sizeof(uint64_t));
