@@ -56,7 +56,18 @@ enum mr_record_rule {
 enum mr_value_type {
 	MR_U64 = 0, /* values are uint64_t, written as uint64 */
 	MR_F64 = 1, /* values are double, written as float64 */
+	/*
+	 * A set of uint64_t per key (input file numbers, node ids...): map emits
+	 * one member at a time as v.u, and the engine keeps each key's members
+	 * sorted ascending and distinct, merging sets itself: combine is not
+	 * called and may be NULL.  Written as one list per key, in the
+	 * offsets-plus-data layout of keys (README, "The output file").
+	 */
+	MR_U64_SET = 2,
 };
+
+/* The most fields a value may have (mr_job.width). */
+#define MR_MAX_FIELDS 16
 
 typedef union mr_value {
 	uint64_t u;
@@ -78,6 +89,14 @@ typedef struct mr_job {
 	const char *summary; /* one line for `mpimr jobs` */
 	enum mr_record_rule record;
 	enum mr_value_type value_type;
+	/*
+	 * Optional: how many fields a value has, each of value_type (MR_U64 or
+	 * MR_F64), from 1 (also meant by 0) to MR_MAX_FIELDS.  With more than
+	 * one, map emits with mr_emit_fields(), combine gets arrays of width
+	 * fields, each field is written as its own dataset, and order "count"
+	 * sorts by field 0.
+	 */
+	int width;
 
 	/*
 	 * Optional: what the job takes on the command line.  args names its
@@ -106,11 +125,28 @@ typedef struct mr_job {
 	 * (every rank then ends, and this rank's message names the job). */
 	int (*map)(const char *rec, size_t len, mr_emitter *out);
 
-	/* Merges in into *acc, for two values of the same key.  Must be
-	 * associative and commutative: the engine calls it while mapping
-	 * (combining), and on the key's owner rank after the shuffle (reducing),
-	 * in no fixed order.  Return MR_OK or a negative status. */
-	int (*combine)(mr_value *acc, mr_value in);
+	/* Merges in into acc, two values of the same key (width fields each;
+	 * acc[0] and in[0] for most jobs).  Must be associative and
+	 * commutative: the engine calls it while mapping (combining), and on
+	 * the key's owner rank after the shuffle (reducing), in no fixed order.
+	 * Return MR_OK or a negative status.  Not used for MR_U64_SET. */
+	int (*combine)(mr_value *acc, const mr_value *in);
+
+	/*
+	 * Optional, with width > 1: the name of field's dataset in the output
+	 * (/<job>/values/<name>), or NULL to leave that field out of the file.
+	 * Called on every rank with the job's state; the names must be the same
+	 * on every rank and outlive the run.  Without it fields are "0", "1"...
+	 */
+	const char *(*field_name)(void *state, int field);
+	/*
+	 * Optional: turns a key's combined value (width fields) into the value
+	 * written, on the key's owner rank after every value of the key has been
+	 * combined and before the output is ordered: for example a mean from a
+	 * sum and a count.  Return MR_OK or a negative status, which fails the
+	 * run like map's.  Not called for MR_U64_SET.
+	 */
+	int (*finish)(void *state, mr_value *value);
 } mr_job;
 
 /*
@@ -121,8 +157,31 @@ typedef struct mr_job {
  */
 int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v);
 
+/* Emits one pair whose value has the job's width fields, v[0..width).  Local;
+ * otherwise as mr_emit(), which emits v[0] only. */
+int mr_emit_fields(mr_emitter *out, const void *key, size_t len, const mr_value *v);
+
 /* The job's state (what its setup made, or mr_config.job_state), for map. */
 void *mr_state(const mr_emitter *out);
+
+/* Where the record map was given comes from.  Local, during map only. */
+typedef struct mr_origin {
+	uint64_t file;	  /* its input's number: the index in /inputs, from 0 */
+	const char *path; /* that input's path, as in /inputs; borrowed */
+	uint64_t offset;  /* its first byte's offset in the file */
+} mr_origin;
+mr_origin mr_record_origin(const mr_emitter *out);
+
+/*
+ * Rejects the record map was given as malformed, for the reason why (one
+ * short line, copied), instead of emitting pairs from it.  Local.  The run
+ * counts rejected records and names the first few as FILE:LINE: why, in the
+ * order of the inputs, on stderr and in the output file; nothing is dropped
+ * silently.  Returns MR_OK, for map to go on with the next record, or, with
+ * --strict (mr_config.strict), MR_ERR_INPUT, for map to return: the run then
+ * fails naming the first malformed record and writes no output.
+ */
+int mr_reject(mr_emitter *out, const char *why);
 
 /* Which global order the output file is written in. */
 enum mr_order {
@@ -149,6 +208,8 @@ typedef struct mr_config {
 	 * it has CPUs has only as many of them read: the others would only
 	 * take turns on the same CPUs, each building its own table. */
 	int map_all;
+	/* A record the job rejects (mr_reject) fails the run. */
+	int strict;
 	void *job_state; /* given to map through mr_state(); mr_main sets it */
 	int argc;	 /* the command line, recorded in the file */
 	char **argv;

@@ -87,9 +87,9 @@ static int map(const char *line, size_t len, mr_emitter *out)
 	return MR_OK;
 }
 
-static int sum(mr_value *acc, mr_value in)
+static int sum(mr_value *acc, const mr_value *in)
 {
-	acc->u += in.u;
+	acc->u += in->u;
 	return MR_OK;
 }
 

@@ -12,7 +12,7 @@ static int map(const char *rec, size_t len, mr_emitter *out)
 	return MR_OK;
 }
 
-static int keep(mr_value *acc, mr_value in)
+static int keep(mr_value *acc, const mr_value *in)
 {
 	(void)acc;
 	(void)in;

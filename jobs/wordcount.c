@@ -10,9 +10,9 @@ static int map(const char *word, size_t len, mr_emitter *out)
 	return mr_emit(out, word, len, (mr_value){.u = 1});
 }
 
-static int sum(mr_value *acc, mr_value in)
+static int sum(mr_value *acc, const mr_value *in)
 {
-	acc->u += in.u;
+	acc->u += in->u;
 	return MR_OK;
 }
 

@@ -8,7 +8,7 @@ set -eu
 # python3-matplotlib and GNU time: the plots and memory figures of bench/ and
 # slurm/scaling.sh.
 pkgs="cmake make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
-hdf5-tools libxxhash-dev libcmocka-dev python3-h5py python3-numpy
+hdf5-tools libxxhash-dev libjansson-dev libcmocka-dev python3-h5py python3-numpy
 python3-matplotlib time"
 if [ "${1:-}" = "--checks" ]; then
 	pkgs="$pkgs clang libclang-rt-14-dev valgrind"

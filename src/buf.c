@@ -109,5 +109,6 @@ void mr_result_release(mr_result *r)
 	mr_buf_release(&r->keys);
 	free(r->offsets);
 	free(r->values);
+	free(r->value_offsets);
 	memset(r, 0, sizeof(*r));
 }

@@ -42,7 +42,8 @@ static void job_usage(FILE *f, const mr_job *job)
 		   "\n"
 		   "  -o, --output FILE     the HDF5 file to write (required)\n"
 		   "      --force           replace FILE if it exists, once the job succeeds\n"
-		   "      --order ORDER     count: value descending, then key (default);\n"
+		   "      --order ORDER     count: value (its first field, or a set's size)\n"
+		   "                        descending, then key (default);\n"
 		   "                        key: key bytes ascending; none: rank order, fastest\n"
 		   "      --chunk SIZE      bytes per input range (default 64M)\n"
 		   "      --shuffle-round SIZE  bytes a rank sends per exchange round\n"
@@ -52,6 +53,8 @@ static void job_usage(FILE *f, const mr_job *job)
 		   "                        all: every rank\n"
 		   "      --stats FILE      also write per-phase, per-rank statistics as JSON\n"
 		   "      --progress        show map progress on a terminal\n"
+		   "      --strict          a record the job finds malformed fails the run\n"
+		   "                        (by default it is counted, named and skipped)\n"
 		   "  -q, --quiet           print errors only\n"
 		   "  -v, --verbose         add min/mean/max over ranks to each phase line\n"
 		   "  -h, --help            print this help\n"
@@ -145,6 +148,7 @@ enum {
 	OPT_MAPPERS,
 	OPT_STATS,
 	OPT_PROGRESS,
+	OPT_STRICT,
 	OPT_JOB = 1000
 };
 
@@ -166,6 +170,7 @@ static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *c
 		{"mappers", required_argument, NULL, OPT_MAPPERS},
 		{"stats", required_argument, NULL, OPT_STATS},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
+		{"strict", no_argument, NULL, OPT_STRICT},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -247,6 +252,7 @@ static int parse_options(const mr_job *job, int argc, char **argv, mr_config *cf
 			break;
 		case OPT_STATS: cfg->stats_json = optarg; break;
 		case OPT_PROGRESS: cfg->progress = 1; break;
+		case OPT_STRICT: cfg->strict = 1; break;
 		case 'q': cfg->verbosity = MR_QUIET; break;
 		case 'v': cfg->verbosity = MR_VERBOSE; break;
 		case 'h':

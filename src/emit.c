@@ -1,8 +1,11 @@
 /*
  * The emitter: pairs combined into a table, in batches.  Map's emits go
- * through it, and reduce merges what it received through it too.
+ * through it, and reduce merges what it received through it too.  Map also
+ * asks it where the record comes from, and tells it of malformed records.
  */
 #include "internal.h"
+
+#include <stdio.h>
 
 static int flush(mr_emitter *e)
 {
@@ -18,21 +21,23 @@ static int flush(mr_emitter *e)
 		}
 	}
 	if (e->status == MR_OK)
-		e->status = mr_table_upsert_batch(e->table, e->pending, e->n, e->combine);
+		e->status = mr_table_upsert_batch(e->table, e->pending, e->n);
 	e->n = 0;
 	e->long_keys.len = 0;
 	return e->status;
 }
 
-int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
+/* Queues key; the caller sets the value of the slot it returns. */
+static inline mr_pending *queue(mr_emitter *out, const void *key, size_t len)
 {
 	size_t i = out->n++;
+	mr_pending *p = &out->pending[i];
 	uint64_t h;
 	if (len <= MR_SHORT_KEY) {
 		uint64_t *w = out->short_keys[i];
 		mr_key_words(key, len, w);
 		h = mr_hash_words(w, len);
-		out->pending[i].key = (const char *)w;
+		p->key = (const char *)w;
 	} else {
 		h = mr_hash(key, len);
 		char *k = mr_buf_tail(&out->long_keys, MR_PAD8(len));
@@ -40,11 +45,53 @@ int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
 		memcpy(k, key, len);
 	}
 	mr_table_prefetch(out->table, h);
-	out->pending[i].hash = h;
-	out->pending[i].len = len;
-	out->pending[i].value = v;
+	p->hash = h;
+	p->len = len;
 	out->pairs++;
+	return p;
+}
+
+static inline int queued(mr_emitter *out)
+{
 	return out->n == MR_EMIT_BATCH ? flush(out) : out->status;
+}
+
+int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
+{
+	if (out->vals.kind == MR_VK_FIELDS) {
+		mr_value f[MR_MAX_FIELDS] = {v};
+		return mr_emit_fields(out, key, len, f);
+	}
+	mr_pending *p = queue(out, key, len);
+	p->value = v;
+	p->vals = &p->value;
+	p->nvals = 1;
+	return queued(out);
+}
+
+int mr_emit_fields(mr_emitter *out, const void *key, size_t len, const mr_value *v)
+{
+	if (out->vals.kind != MR_VK_FIELDS)
+		return mr_emit(out, key, len, v[0]);
+	size_t i = out->n;
+	mr_pending *p = queue(out, key, len);
+	memcpy(out->fields[i], v, (size_t)out->vals.width * sizeof(*v));
+	p->vals = out->fields[i];
+	p->nvals = out->vals.width;
+	return queued(out);
+}
+
+int mr_emit_words(mr_emitter *e, const void *key, size_t len, const void *v, uint32_t nvals)
+{
+	mr_pending *p = queue(e, key, len);
+	if (e->vals.kind == MR_VK_ONE) {
+		memcpy(&p->value, v, 8);
+		p->vals = &p->value;
+	} else {
+		p->vals = v;
+	}
+	p->nvals = nvals;
+	return queued(e);
 }
 
 void *mr_state(const mr_emitter *out)
@@ -52,11 +99,45 @@ void *mr_state(const mr_emitter *out)
 	return out->state;
 }
 
-void mr_emitter_init(mr_emitter *e, mr_table *t, mr_combine_fn combine)
+mr_origin mr_record_origin(const mr_emitter *out)
+{
+	if (!out->reader || !out->files)
+		return (mr_origin){.path = ""};
+	return (mr_origin){
+		.file = out->file,
+		.path = mr_file_path(out->files, (size_t)out->file),
+		.offset = out->reader->span_off + (uint64_t)(out->rec - out->reader->span),
+	};
+}
+
+int mr_reject(mr_emitter *out, const char *why)
+{
+	out->rejected++;
+	mr_origin o = mr_record_origin(out);
+	/* Keep the first few in input order: (file, offset) ascending. */
+	size_t k = out->nshown;
+	while (k > 0 && (out->shown[k - 1].file > o.file ||
+			 (out->shown[k - 1].file == o.file && out->shown[k - 1].offset > o.offset)))
+		k--;
+	if (k < MR_REJECT_SHOW) {
+		size_t last = out->nshown < MR_REJECT_SHOW ? out->nshown : MR_REJECT_SHOW - 1;
+		memmove(&out->shown[k + 1], &out->shown[k], (last - k) * sizeof(out->shown[0]));
+		mr_reject_at *r = &out->shown[k];
+		r->file = o.file;
+		r->offset = o.offset;
+		r->line = 0;
+		snprintf(r->why, sizeof(r->why), "%s", why ? why : "malformed");
+		if (out->nshown < MR_REJECT_SHOW)
+			out->nshown++;
+	}
+	return out->strict ? MR_ERR_INPUT : MR_OK;
+}
+
+void mr_emitter_init(mr_emitter *e, mr_table *t, const mr_values *vals)
 {
 	memset(e, 0, sizeof(*e));
 	e->table = t;
-	e->combine = combine;
+	e->vals = *vals;
 }
 
 int mr_emitter_finish(mr_emitter *e)

@@ -135,17 +135,39 @@ static inline int mr_owner(uint64_t hash, int nranks)
 	return (int)(hash % (uint64_t)nranks);
 }
 
-/* ---- hash table (table.c) ---------------------------------------------
- * Open addressing with linear probing; a slot holds the value and a key of up
- * to 16 bytes itself, longer keys live in an arena. */
-typedef struct mr_table mr_table;
-typedef int (*mr_combine_fn)(mr_value *acc, mr_value in);
+/* ---- values ------------------------------------------------------------
+ * How the engine holds a job's values: one 8-byte word (most jobs), a fixed
+ * number of words (mr_job.width > 1), or a sorted set of distinct words
+ * (MR_U64_SET).  Everywhere below a value is nvals words. */
+enum mr_vkind { MR_VK_ONE, MR_VK_FIELDS, MR_VK_SET };
+typedef int (*mr_combine_fn)(mr_value *acc, const mr_value *in);
+typedef struct mr_values {
+	enum mr_vkind kind;
+	uint32_t width; /* words of a value; 1 for a set's single member */
+	mr_combine_fn combine;
+} mr_values;
+static inline mr_values mr_values_of(const mr_job *job)
+{
+	if (job->value_type == MR_U64_SET)
+		return (mr_values){.kind = MR_VK_SET, .width = 1};
+	if (job->width > 1)
+		return (mr_values){MR_VK_FIELDS, (uint32_t)job->width, job->combine};
+	return (mr_values){MR_VK_ONE, 1, job->combine};
+}
 
-mr_table *mr_table_new(size_t expected_keys);
+/* ---- hash table (table.c) ---------------------------------------------
+ * Open addressing with linear probing; a slot holds a key of up to 16 bytes
+ * itself and a one-word value; longer keys, and values of several words or
+ * sets, live in arenas. */
+typedef struct mr_table mr_table;
+
+mr_table *mr_table_new(size_t expected_keys, const mr_values *vals);
 void mr_table_free(mr_table **t);
-/* Inserts key with v, or combines v into the value it has.  key is copied. */
-int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_value v,
-		    mr_combine_fn combine);
+/* Inserts key with the value v[0..nvals) (nvals words, possibly unaligned:
+ * 1 or the width, or a sorted set's members), or merges it into the value
+ * the key has.  key and v are copied. */
+int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, const void *v,
+		    uint32_t nvals);
 /* Pending upserts, applied together so that their cache misses overlap:
  * mr_table_prefetch on each as it is queued, then mr_table_upsert_batch. */
 #define MR_PAD8(n) (((n) + 7) & ~(size_t)7)
@@ -154,26 +176,37 @@ typedef struct mr_pending {
 	const char *key; /* borrowed until the batch is applied; followed by
 			  * zeros to a multiple of 8 bytes, and to 16 */
 	size_t len;
-	mr_value value;
+	const void *vals; /* nvals words, borrowed likewise */
+	uint32_t nvals;
+	mr_value value; /* a one-word value's own storage */
 } mr_pending;
 void mr_table_prefetch(const mr_table *t, uint64_t hash);
 /* Upserts p[0..n) in order; stops at the first status that is not MR_OK. */
-int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n, mr_combine_fn combine);
+int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n);
 size_t mr_table_count(const mr_table *t);
 size_t mr_table_key_bytes(const mr_table *t); /* sum of key lengths */
-size_t mr_table_memory(const mr_table *t);    /* bytes held, slots + arena */
+size_t mr_table_memory(const mr_table *t);    /* bytes held, slots + arenas */
 /* Iterates in slot order, which depends on the hashes and on the order keys
- * came in: start with *pos = 0; returns false at the end.  *key is borrowed
- * from the table until it changes or is freed. */
-bool mr_table_next(const mr_table *t, size_t *pos, const char **key, size_t *len, mr_value *v);
+ * came in: start with *pos = 0; returns false at the end.  *key and *vals
+ * (*nvals words, aligned, which the caller may change in place) are the
+ * table's until it changes or is freed. */
+bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_value **vals,
+		   uint32_t *nvals);
 
 /* ---- the emitter (emit.c) --------------------------------------------
  * Emits are queued and applied to a table in batches of MR_EMIT_BATCH, so
  * that the cache misses of many keys overlap; the key bytes are copied. */
 #define MR_EMIT_BATCH 32
+#define MR_REJECT_SHOW 5 /* malformed records named, per rank and per run */
+#define MR_REJECT_WHY 160
+struct mr_reader;
+typedef struct mr_reject_at {
+	uint64_t file, offset, line; /* line: 0 until rank 0 counts it */
+	char why[MR_REJECT_WHY];
+} mr_reject_at;
 struct mr_emitter {
 	mr_table *table;
-	mr_combine_fn combine;
+	mr_values vals;
 	void *state; /* the job's, for mr_state() */
 	uint64_t pairs;
 	int status; /* the first failure of an applied batch */
@@ -183,8 +216,22 @@ struct mr_emitter {
 	 * all) as their words in place, longer ones in long_keys. */
 	uint64_t short_keys[MR_EMIT_BATCH][2];
 	mr_buf long_keys;
+	mr_value fields[MR_EMIT_BATCH][MR_MAX_FIELDS]; /* mr_emit_fields's values */
+	/* Where the record map was given lives (map only; see map.c). */
+	const char *rec;
+	const struct mr_reader *reader;
+	uint64_t file;
+	const struct mr_files *files;
+	/* Records the job rejected: how many, and the first few. */
+	int strict;
+	uint64_t rejected;
+	size_t nshown;
+	mr_reject_at shown[MR_REJECT_SHOW];
 };
-void mr_emitter_init(mr_emitter *e, mr_table *t, mr_combine_fn combine);
+void mr_emitter_init(mr_emitter *e, mr_table *t, const mr_values *vals);
+/* Queues a value of nvals words at v, which stays valid until the batch is
+ * applied (reduce's, from received frames).  As mr_emit otherwise. */
+int mr_emit_words(mr_emitter *e, const void *key, size_t len, const void *v, uint32_t nvals);
 /* Applies what is queued and frees the scratch: MR_OK or the first failure
  * (a combine's status, or MR_ERR_LIMIT). */
 int mr_emitter_finish(mr_emitter *e);
@@ -219,6 +266,8 @@ typedef struct mr_reader {
 	mr_buf carry; /* a record that spans blocks */
 	uint64_t bytes_read;
 	uint64_t pos; /* where the next span starts */
+	const char *span; /* the last span handed out, and its file offset */
+	uint64_t span_off;
 	uint64_t end; /* the range's end: no record starting here is ours */
 } mr_reader;
 /* Starts a range: finds its first record.  MR_OK or MR_ERR_IO (errno set). */
@@ -286,6 +335,7 @@ enum mr_counter {
 	MR_C_BYTES_RECEIVED,
 	MR_C_KEYS_OUT,
 	MR_C_PEAK_RSS,
+	MR_C_REJECTED,
 	MR_NCOUNTERS
 };
 extern const char *const mr_counter_names[MR_NCOUNTERS];
@@ -315,7 +365,8 @@ typedef struct mr_result {
 	size_t n;
 	mr_buf keys;	   /* key bytes, concatenated */
 	uint64_t *offsets; /* [n+1], local: key i is keys[offsets[i]..offsets[i+1]) */
-	mr_value *values;  /* [n] */
+	mr_value *values;  /* [n * width] (fields row by row), or a set's members */
+	uint64_t *value_offsets; /* sets only: [n+1], key i's members */
 } mr_result;
 void mr_result_release(mr_result *r);
 
@@ -330,6 +381,12 @@ typedef struct mr_ctx {
 	double phase[MR_NPHASES];
 	uint64_t count[MR_NCOUNTERS];
 	double write_start;
+	/* Records the job rejected: this rank's first few (map), then the
+	 * run's count and first few as text, the same on every rank. */
+	size_t nshown;
+	mr_reject_at shown[MR_REJECT_SHOW];
+	uint64_t rejected;
+	char *rejected_first; /* "PATH:LINE: why" lines */
 	char tmp_path[4096]; /* the output's temporary name */
 } mr_ctx;
 
@@ -356,6 +413,12 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out);
 int mr_shuffle(mr_ctx *c, mr_table **t, mr_buf *recv);
 /* Local: merges received records into a new table. */
 int mr_reduce(mr_ctx *c, const mr_buf *recv, mr_table **out);
+/* Local: calls the job's finish, if any, on every value of t. */
+int mr_finish(mr_ctx *c, mr_table *t);
+/* Collective, after map: gathers the records the job rejected to rank 0,
+ * which names the first few (with line numbers); every rank learns the
+ * count.  With --strict, any rejection fails the run (MR_ERR_INPUT). */
+int mr_rejects_gather(mr_ctx *c);
 /* Collective: orders the table globally as cfg->order says; consumes *t. */
 int mr_order(mr_ctx *c, mr_table **t, mr_result *out);
 /* Collective: rank 0 checks that cfg->output can be written (before any
@@ -368,15 +431,17 @@ int mr_write(mr_ctx *c, const mr_result *res);
 int mr_report(mr_ctx *c, double wall_seconds);
 
 /* ---- the exchange (shuffle.c), used by shuffle and order ----------------
- * A frame is: u32 key length, 8 value bytes, the key bytes. */
-#define MR_FRAME_HEADER 12
-static inline size_t mr_frame_size(size_t keylen)
+ * A frame is: u32 key length, u32 value words n, n 8-byte words, the key. */
+#define MR_FRAME_HEADER 8
+static inline size_t mr_frame_size(size_t keylen, uint32_t nvals)
 {
-	return MR_FRAME_HEADER + keylen;
+	return MR_FRAME_HEADER + 8 * (size_t)nvals + keylen;
 }
-char *mr_frame_put(char *p, const char *key, uint32_t len, mr_value v);
-/* Reads the frame at *p (within end); returns false if none is complete. */
-bool mr_frame_get(const char **p, const char *end, const char **key, uint32_t *len, mr_value *v);
+char *mr_frame_put(char *p, const char *key, uint32_t len, const void *vals, uint32_t nvals);
+/* Reads the frame at *p (within end); returns false if none is complete.
+ * *vals points at the frame's words, which may be unaligned. */
+bool mr_frame_get(const char **p, const char *end, const char **key, uint32_t *len,
+		  const char **vals, uint32_t *nvals);
 
 /* Moves send[] (sendcounts[d] bytes for rank d, in rank order) so that every
  * rank receives, in *recv, what each rank sent it, sources in rank order.

@@ -45,7 +45,10 @@ static inline int on_record(void *arg, const char *rec, size_t len)
 	s->records++;
 	if (s->progress && (s->records & 0xfffff) == 0)
 		report_progress(s, false);
+	s->em.rec = rec;
 	int rc = s->job->map(rec, len, &s->em);
+	if (rc == MR_ERR_INPUT && s->em.strict && s->em.rejected > 0)
+		return rc; /* a malformed record, named after map (reject.c) */
 	if (rc != MR_OK && rc != MR_ERR_NOMEM && rc != MR_ERR_LIMIT) {
 		mr_rank_error("job '%s': map failed: %s", s->job->name, mr_strerror(rc));
 		rc = MR_ERR_JOB;
@@ -72,6 +75,7 @@ static int read_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_rea
 				return MR_ERR_IO;
 			}
 			open_file = g->file;
+			s->em.file = g->file;
 			r->file_size = c->files.sizes[g->file];
 			posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		}
@@ -95,8 +99,12 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 		.progress = c->rank == 0 && c->cfg->progress && c->cfg->verbosity > MR_QUIET &&
 			    isatty(2),
 	};
-	mr_emitter_init(&s.em, mr_table_new(0), c->job->combine);
+	mr_values vals = mr_values_of(c->job);
+	mr_emitter_init(&s.em, mr_table_new(0, &vals), &vals);
 	s.em.state = c->cfg->job_state;
+	s.em.reader = &r;
+	s.em.files = &c->files;
+	s.em.strict = c->cfg->strict;
 	for (size_t i = 0; i < nranges; i++)
 		s.my_bytes += ranges[i].length;
 
@@ -111,6 +119,9 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 	c->count[MR_C_RECORDS] = s.records;
 	c->count[MR_C_PAIRS_EMITTED] = s.em.pairs;
 	c->count[MR_C_KEYS_MAPPED] = mr_table_count(s.em.table);
+	c->count[MR_C_REJECTED] = s.em.rejected;
+	c->nshown = s.em.nshown;
+	memcpy(c->shown, s.em.shown, sizeof(c->shown));
 	mr_reader_release(&r);
 	*out = s.em.table;
 	return rc;

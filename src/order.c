@@ -14,10 +14,13 @@
 #define MAX_SPLITTER_KEY 256 /* bytes of a sampled key that go to every rank */
 
 struct item {
-	mr_value value;
+	mr_value value;	 /* what order "count" sorts by: field 0, or a set's size */
 	uint64_t prefix; /* the key's first 8 bytes, big-endian, zero-padded */
 	const char *key;
+	const char *vals; /* the value's words (maybe unaligned), in the table
+			   * or in received frames */
 	uint32_t len;
+	uint32_t nvals;
 };
 
 static uint64_t key_prefix(const char *key, uint32_t len)
@@ -30,9 +33,20 @@ static uint64_t key_prefix(const char *key, uint32_t len)
 	return p;
 }
 
-static struct item make_item(const char *key, uint32_t len, mr_value v)
+/* sorts_by: whether vals[0] is what order "count" sorts by, as it is for
+ * every value but a set, and for the splitters' samples. */
+static struct item make_item(const char *key, uint32_t len, const char *vals, uint32_t nvals,
+			     bool sorts_by)
 {
-	return (struct item){.value = v, .prefix = key_prefix(key, len), .key = key, .len = len};
+	mr_value v = {.u = nvals};
+	if (sorts_by)
+		memcpy(&v, vals, 8);
+	return (struct item){.value = v,
+			     .prefix = key_prefix(key, len),
+			     .key = key,
+			     .vals = vals,
+			     .len = len,
+			     .nvals = nvals};
 }
 
 /* Key bytes ascending, as memcmp with the shorter first on a tie. */
@@ -218,31 +232,32 @@ static void merge_items(const mr_ctx *c, struct item *it, size_t n)
 		merge_count_u64(it, n);
 }
 
-static struct item *items_of_table(const mr_table *t, size_t *n)
+static struct item *items_of_table(const mr_ctx *c, mr_table *t, size_t *n)
 {
 	*n = mr_table_count(t);
 	struct item *it = mr_malloc(mr_mul(*n + 1, sizeof(*it)));
 	const char *key;
 	size_t len, pos = 0, i = 0;
-	mr_value v;
-	while (mr_table_next(t, &pos, &key, &len, &v))
-		it[i++] = make_item(key, (uint32_t)len, v);
+	mr_value *v;
+	uint32_t nv;
+	while (mr_table_next(t, &pos, &key, &len, &v, &nv))
+		it[i++] = make_item(key, (uint32_t)len, (const char *)v, nv,
+				    c->job->value_type != MR_U64_SET);
 	return it;
 }
 
-static struct item *items_of_frames(const mr_buf *b, size_t *n)
+static struct item *items_of_frames(const mr_buf *b, bool sorts_by, size_t *n)
 {
-	const char *p = b->data, *end = b->data + b->len, *key;
-	uint32_t len;
-	mr_value v;
+	const char *p = b->data, *end = b->data + b->len, *key, *v;
+	uint32_t len, nv;
 	size_t count = 0, cap = 1024;
 	struct item *it = mr_malloc(mr_mul(cap, sizeof(*it)));
-	while (mr_frame_get(&p, end, &key, &len, &v)) {
+	while (mr_frame_get(&p, end, &key, &len, &v, &nv)) {
 		if (count == cap) {
 			cap *= 2;
 			it = mr_realloc(it, mr_mul(cap, sizeof(*it)));
 		}
-		it[count++] = make_item(key, len, v);
+		it[count++] = make_item(key, len, v, nv, sorts_by);
 	}
 	*n = count;
 	return it;
@@ -251,8 +266,8 @@ static struct item *items_of_frames(const mr_buf *b, size_t *n)
 static void frames_of_items(const struct item *it, size_t n, mr_buf *out)
 {
 	for (size_t i = 0; i < n; i++) {
-		char *p = mr_buf_tail(out, mr_frame_size(it[i].len));
-		mr_frame_put(p, it[i].key, it[i].len, it[i].value);
+		char *p = mr_buf_tail(out, mr_frame_size(it[i].len, it[i].nvals));
+		mr_frame_put(p, it[i].key, it[i].len, it[i].vals, it[i].nvals);
 	}
 }
 
@@ -271,6 +286,9 @@ static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n, c
 		 * no later than the key, and prefixes keep their keys' order). */
 		if (mine[i].len > MAX_SPLITTER_KEY)
 			mine[i].len = MAX_SPLITTER_KEY;
+		/* Of the value, only what the order sorts by. */
+		mine[i].vals = (const char *)&mine[i].value;
+		mine[i].nvals = 1;
 	}
 	mr_buf local = {0};
 	frames_of_items(mine, k, &local);
@@ -295,7 +313,7 @@ static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n, c
 	mr_buf_release(&local);
 
 	size_t ns;
-	struct item *samples = items_of_frames(store, &ns);
+	struct item *samples = items_of_frames(store, true, &ns);
 	qsort(samples, ns, sizeof(*samples), cmp);
 	struct item *split = mr_malloc(mr_mul((size_t)nr, sizeof(*split)));
 	for (int j = 1; j < nr && ns > 0; j++)
@@ -318,7 +336,7 @@ static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp, mr_buf 
 		/* A key equal to splitter j goes to rank j. */
 		while (any && d < nr - 1 && cmp(&it[i], &split[d]) > 0)
 			d++;
-		counts[d] += mr_frame_size(it[i].len);
+		counts[d] += mr_frame_size(it[i].len, it[i].nvals);
 	}
 	frames_of_items(it, n, &send);
 	free(split);
@@ -330,19 +348,29 @@ static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp, mr_buf 
 	return rc;
 }
 
-static void fill_result(const struct item *it, size_t n, mr_result *out)
+static void fill_result(const mr_ctx *c, const struct item *it, size_t n, mr_result *out)
 {
+	bool set = c->job->value_type == MR_U64_SET;
+	uint64_t words = 0;
+	for (size_t i = 0; i < n; i++)
+		words += it[i].nvals;
 	out->n = n;
 	out->offsets = mr_malloc(mr_mul(n + 1, sizeof(uint64_t)));
-	out->values = mr_malloc(mr_mul(n + 1, sizeof(mr_value)));
-	uint64_t at = 0;
+	out->values = mr_malloc(mr_mul((size_t)words + 1, sizeof(mr_value)));
+	out->value_offsets = set ? mr_malloc(mr_mul(n + 1, sizeof(uint64_t))) : NULL;
+	uint64_t at = 0, vat = 0;
 	for (size_t i = 0; i < n; i++) {
 		out->offsets[i] = at;
-		out->values[i] = it[i].value;
+		if (set)
+			out->value_offsets[i] = vat;
+		memcpy(out->values + vat, it[i].vals, (size_t)it[i].nvals * 8);
+		vat += it[i].nvals;
 		mr_buf_add(&out->keys, it[i].key, it[i].len);
 		at += it[i].len;
 	}
 	out->offsets[n] = at;
+	if (set)
+		out->value_offsets[n] = vat;
 }
 
 int mr_order(mr_ctx *c, mr_table **t, mr_result *out)
@@ -352,9 +380,9 @@ int mr_order(mr_ctx *c, mr_table **t, mr_result *out)
 	if (fault != MR_OK)
 		return fault;
 	size_t n;
-	struct item *it = items_of_table(*t, &n);
+	struct item *it = items_of_table(c, *t, &n);
 	if (c->cfg->order == MR_ORDER_NONE) {
-		fill_result(it, n, out);
+		fill_result(c, it, n, out);
 		free(it);
 		mr_table_free(t);
 		return MR_OK;
@@ -362,7 +390,7 @@ int mr_order(mr_ctx *c, mr_table **t, mr_result *out)
 	cmp_fn cmp = comparator(c);
 	sort_items(c, it, n);
 	if (c->nranks == 1) {
-		fill_result(it, n, out);
+		fill_result(c, it, n, out);
 		free(it);
 		mr_table_free(t);
 		return MR_OK;
@@ -372,9 +400,9 @@ int mr_order(mr_ctx *c, mr_table **t, mr_result *out)
 	free(it);
 	mr_table_free(t);
 	if (rc == MR_OK) {
-		it = items_of_frames(&recv, &n);
+		it = items_of_frames(&recv, c->job->value_type != MR_U64_SET, &n);
 		merge_items(c, it, n);
-		fill_result(it, n, out);
+		fill_result(c, it, n, out);
 		free(it);
 	}
 	mr_buf_release(&recv);

@@ -164,18 +164,19 @@ int mr_reader_next(mr_reader *r, const char **span, size_t *n)
 	if (k < 0)
 		return MR_ERR_IO;
 	size_t got = (size_t)k;
+	r->span_off = r->pos;
 	if (r->pos + got >= r->file_size || got < want) {
 		/* The end of the file (or of what is left of it, if it
 		 * shrank): its last record ends here. */
 		r->pos = r->end;
-		*span = got ? r->block.data : NULL;
+		*span = r->span = got ? r->block.data : NULL;
 		*n = got;
 		return MR_OK;
 	}
 	size_t last = last_delim(r->block.data, got, r->rule);
 	if (last != SIZE_MAX) {
 		r->pos += last + 1;
-		*span = r->block.data;
+		*span = r->span = r->block.data;
 		*n = last + 1;
 		return MR_OK;
 	}
@@ -183,7 +184,7 @@ int mr_reader_next(mr_reader *r, const char **span, size_t *n)
 	r->carry.len = 0;
 	mr_buf_add(&r->carry, r->block.data, got);
 	int rc = finish_record(r, r->pos + got, &r->pos);
-	*span = r->carry.data;
+	*span = r->span = r->carry.data;
 	*n = r->carry.len;
 	return rc;
 }

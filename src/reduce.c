@@ -1,6 +1,7 @@
 /*
  * Phase 4, reduce.  Every rank merges the pairs it received into one table
- * with the job's combine.  After this each key lives on exactly one rank.
+ * with the job's combine.  After this each key lives on exactly one rank,
+ * and the job's finish, if any, turns each combined value into its result.
  */
 #include "internal.h"
 
@@ -11,11 +12,10 @@ int mr_reduce(mr_ctx *c, const mr_buf *recv, mr_table **out)
 	if (fault != MR_OK)
 		return fault;
 	const char *p = recv->data, *end = recv->data + recv->len;
-	const char *key;
-	uint32_t len;
-	mr_value v;
+	const char *key, *v;
+	uint32_t len, nv;
 	uint64_t pairs = 0;
-	while (mr_frame_get(&p, end, &key, &len, &v))
+	while (mr_frame_get(&p, end, &key, &len, &v, &nv))
 		pairs++;
 	c->count[MR_C_PAIRS_RECEIVED] = pairs;
 
@@ -23,13 +23,14 @@ int mr_reduce(mr_ctx *c, const mr_buf *recv, mr_table **out)
 	 * come from every one of them, so the pairs over-count the keys by up
 	 * to nranks.  Start from the low guess and let the table grow: an
 	 * oversized table costs more, in pages to zero, than growing. */
-	mr_table *t = mr_table_new((size_t)(pairs / (uint64_t)c->nranks));
+	mr_values vals = mr_values_of(c->job);
+	mr_table *t = mr_table_new((size_t)(pairs / (uint64_t)c->nranks), &vals);
 	mr_emitter em;
-	mr_emitter_init(&em, t, c->job->combine);
+	mr_emitter_init(&em, t, &vals);
 	int rc = MR_OK;
 	p = recv->data;
-	while (rc == MR_OK && mr_frame_get(&p, end, &key, &len, &v))
-		rc = mr_emit(&em, key, len, v);
+	while (rc == MR_OK && mr_frame_get(&p, end, &key, &len, &v, &nv))
+		rc = mr_emit_words(&em, key, len, v, nv);
 	int frc = mr_emitter_finish(&em);
 	if (rc == MR_OK)
 		rc = frc;
@@ -40,4 +41,23 @@ int mr_reduce(mr_ctx *c, const mr_buf *recv, mr_table **out)
 	}
 	*out = t;
 	return rc;
+}
+
+int mr_finish(mr_ctx *c, mr_table *t)
+{
+	if (!c->job->finish || c->job->value_type == MR_U64_SET)
+		return MR_OK;
+	const char *key;
+	size_t len, pos = 0;
+	mr_value *v;
+	uint32_t nv;
+	while (mr_table_next(t, &pos, &key, &len, &v, &nv)) {
+		int rc = c->job->finish(c->cfg->job_state, v);
+		if (rc != MR_OK) {
+			mr_rank_error("job '%s': finish failed: %s", c->job->name,
+				      mr_strerror(rc));
+			return MR_ERR_JOB;
+		}
+	}
+	return MR_OK;
 }

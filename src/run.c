@@ -13,6 +13,7 @@ const char *const mr_phase_names[MR_NPHASES] = {
 const char *const mr_counter_names[MR_NCOUNTERS] = {
 	"bytes_read", "records",	"pairs_emitted",  "keys_mapped", "pairs_sent",
 	"bytes_sent", "pairs_received", "bytes_received", "keys_out",	 "peak_rss_bytes",
+	"records_rejected",
 };
 
 /* Ends a phase: its time on this rank, then the agreement on success. */
@@ -27,8 +28,15 @@ static int end_phase(mr_ctx *c, enum mr_phase p, double *t, int rc)
 
 static int check_job(const mr_job *job, const mr_config *cfg)
 {
-	if (!job || !job->name || !job->map || !job->combine) {
+	if (!job || !job->name || !job->map ||
+	    (!job->combine && job->value_type != MR_U64_SET)) {
 		mr_error("a job needs a name, a map and a combine");
+		return MR_ERR_USAGE;
+	}
+	if (job->value_type > MR_U64_SET || job->width < 0 || job->width > MR_MAX_FIELDS ||
+	    (job->width > 1 && job->value_type == MR_U64_SET)) {
+		mr_error("job '%s': values are of an unknown type, or have more than %d fields",
+			 job->name, MR_MAX_FIELDS);
 		return MR_ERR_USAGE;
 	}
 	if (!cfg->output || (cfg->ninputs > 0 && !cfg->inputs) || cfg->order > MR_ORDER_NONE) {
@@ -52,8 +60,13 @@ static int run_phases(mr_ctx *c)
 	rc = end_phase(c, MR_PHASE_SPLIT, &t, rc);
 
 	mr_table *table = NULL;
-	if (rc == MR_OK)
-		rc = end_phase(c, MR_PHASE_MAP, &t, mr_map(c, ranges, nranges, &table));
+	if (rc == MR_OK) {
+		rc = mr_map(c, ranges, nranges, &table);
+		/* Malformed records are named even if map failed elsewhere; a
+		 * rank that failed at once has rejected none. */
+		int rrc = mr_rejects_gather(c);
+		rc = end_phase(c, MR_PHASE_MAP, &t, rc != MR_OK ? rc : rrc);
+	}
 	free(ranges);
 
 	if (rc == MR_OK && c->nranks > 1) {
@@ -65,6 +78,8 @@ static int run_phases(mr_ctx *c)
 		mr_buf_release(&recv);
 	}
 
+	if (rc == MR_OK)
+		rc = mr_agree(c->comm, mr_finish(c, table));
 	mr_result res = {0};
 	if (rc == MR_OK) {
 		rc = end_phase(c, MR_PHASE_ORDER, &t, mr_order(c, &table, &res));
@@ -96,6 +111,7 @@ int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm)
 	if (rc == MR_OK)
 		rc = mr_report(&c, mr_now() - t0);
 
+	free(c.rejected_first);
 	mr_buf_release(&c.files.paths);
 	free(c.files.offsets);
 	free(c.files.sizes);

@@ -1,6 +1,20 @@
 /*
- * `mpimr show`: prints a result file's table as key<TAB>value lines, in file
- * order.  Reads serially (no MPI) with the HDF5 library's default driver.
+ * `mpimr show`: prints a result file's table as text, one line per key, in
+ * file order.  The line is the key, a tab, then the value as the file holds
+ * it:
+ *
+ *   key<TAB>value                      one number per key
+ *   key<TAB>m1,m2,m3                   a set (/<job>/value_offsets): its
+ *                                      members, ascending, comma-separated
+ *   key<TAB>name=value<TAB>name=value  several fields (/<job>/values is a
+ *                                      group): one per dataset, in the order
+ *                                      the file lists them (creation order
+ *                                      where the file keeps it, else by name)
+ *
+ * Keys and field names print with tab, newline, CR and backslash escaped as
+ * \t \n \r \\; uint64 numbers in decimal, float64 as %.17g, which reads
+ * back exactly.  Reads serially (no MPI) with the HDF5 library's default
+ * driver.
  */
 #include "internal.h"
 
@@ -85,14 +99,170 @@ static void print_key(const char *k, size_t n)
 	}
 }
 
-static bool is_float(hid_t g)
+static bool is_float(hid_t d)
 {
-	hid_t d = H5Dopen2(g, "values", H5P_DEFAULT);
 	hid_t t = H5Dget_type(d);
 	bool f = H5Tget_class(t) == H5T_FLOAT;
 	H5Tclose(t);
-	H5Dclose(d);
 	return f;
+}
+
+/* One column of values: the value, or one field of several. */
+struct column {
+	char *name; /* the field's dataset, or NULL for a value of one field */
+	bool f64;
+	mr_value *val; /* one per row printed */
+};
+
+/* The rows of a result that show prints, read from the group. */
+struct table {
+	uint64_t n;	   /* rows */
+	uint64_t *off;	   /* n + 1 key offsets into keys */
+	char *keys;
+	uint64_t *voff;	   /* a set's n + 1 offsets into members, else NULL */
+	uint64_t *members;
+	struct column *cols; /* the value or the fields; none for a set */
+	size_t ncols;
+};
+
+static void table_free(struct table *t)
+{
+	for (size_t i = 0; i < t->ncols; i++) {
+		free(t->cols[i].name);
+		free(t->cols[i].val);
+	}
+	free(t->cols);
+	free(t->off);
+	free(t->keys);
+	free(t->voff);
+	free(t->members);
+}
+
+/* Reads rows [0, n) of dataset name in loc (g, or a field group) into col. */
+static int read_column(hid_t loc, const char *name, uint64_t n, struct column *col)
+{
+	hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+	if (d < 0)
+		return -1;
+	col->f64 = is_float(d);
+	H5Dclose(d);
+	if (dataset_length(loc, name) < n)
+		return -1;
+	col->val = mr_malloc(mr_mul((size_t)n + 1, sizeof(mr_value)));
+	return read_head(loc, name, col->f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64, n,
+			 col->val);
+}
+
+/* The name of link i of group fg in the given index, malloc'd, or NULL. */
+static char *link_name(hid_t fg, H5_index_t index, hsize_t i)
+{
+	ssize_t len = H5Lget_name_by_idx(fg, ".", index, H5_ITER_INC, i, NULL, 0, H5P_DEFAULT);
+	if (len < 0)
+		return NULL;
+	char *name = mr_malloc((size_t)len + 1);
+	if (H5Lget_name_by_idx(fg, ".", index, H5_ITER_INC, i, name, (size_t)len + 1,
+			       H5P_DEFAULT) < 0) {
+		free(name);
+		return NULL;
+	}
+	return name;
+}
+
+/* The fields of group /<job>/values, one column each, in creation order if
+ * the file tracks it and else by name. */
+static int read_fields(hid_t fg, struct table *t)
+{
+	H5G_info_t info;
+	if (H5Gget_info(fg, &info) < 0)
+		return -1;
+	H5_index_t index = H5_INDEX_CRT_ORDER;
+	if (info.nlinks > 0 && H5Lget_name_by_idx(fg, ".", index, H5_ITER_INC, 0, NULL, 0,
+						  H5P_DEFAULT) < 0)
+		index = H5_INDEX_NAME;
+	t->cols = mr_malloc(mr_mul((size_t)info.nlinks + 1, sizeof(*t->cols)));
+	for (hsize_t i = 0; i < info.nlinks; i++) {
+		struct column *c = &t->cols[t->ncols++];
+		*c = (struct column){.name = link_name(fg, index, i)};
+		if (!c->name || read_column(fg, c->name, t->n, c) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A set: the offsets of the first n rows' members, and the members. */
+static int read_set(hid_t g, struct table *t)
+{
+	t->voff = mr_malloc(mr_mul((size_t)t->n + 1, sizeof(uint64_t)));
+	if (read_head(g, "value_offsets", H5T_NATIVE_UINT64, t->n + 1, t->voff) < 0 ||
+	    dataset_length(g, "value_offsets") < t->n + 1 ||
+	    !offsets_valid(t->voff, t->n, dataset_length(g, "values")))
+		return -1;
+	t->members = mr_malloc(mr_mul((size_t)t->voff[t->n] + 1, sizeof(uint64_t)));
+	return read_head(g, "values", H5T_NATIVE_UINT64, t->voff[t->n], t->members);
+}
+
+/* Whether /<job>/values is a group, as a job with several fields writes it. */
+static bool values_is_group(hid_t g)
+{
+	hid_t o = H5Oopen(g, "values", H5P_DEFAULT);
+	if (o < 0)
+		return false;
+	bool group = H5Iget_type(o) == H5I_GROUP;
+	H5Oclose(o);
+	return group;
+}
+
+/* Reads the first t->n rows of group g: keys, then values of any shape. */
+static int read_table(hid_t g, struct table *t)
+{
+	t->off = mr_malloc(mr_mul((size_t)t->n + 1, sizeof(uint64_t)));
+	if (read_head(g, "key_offsets", H5T_NATIVE_UINT64, t->n + 1, t->off) < 0 ||
+	    !offsets_valid(t->off, t->n, dataset_length(g, "key_bytes")))
+		return -1;
+	t->keys = mr_malloc((size_t)t->off[t->n] + 1);
+	if (read_head(g, "key_bytes", H5T_NATIVE_UINT8, t->off[t->n], t->keys) < 0)
+		return -1;
+	if (values_is_group(g)) {
+		hid_t fg = H5Gopen2(g, "values", H5P_DEFAULT);
+		int rc = read_fields(fg, t);
+		H5Gclose(fg);
+		return rc;
+	}
+	if (H5Lexists(g, "value_offsets", H5P_DEFAULT) > 0)
+		return read_set(g, t);
+	t->cols = mr_malloc(sizeof(*t->cols));
+	t->cols[0] = (struct column){.name = NULL};
+	t->ncols = 1;
+	return read_column(g, "values", t->n, &t->cols[0]);
+}
+
+static void print_value(const struct column *c, uint64_t i)
+{
+	if (c->f64)
+		printf("%.17g", c->val[i].f);
+	else
+		printf("%llu", (unsigned long long)c->val[i].u);
+}
+
+static void print_row(const struct table *t, uint64_t i)
+{
+	print_key(t->keys + t->off[i], (size_t)(t->off[i + 1] - t->off[i]));
+	putchar('\t');
+	if (t->voff) {
+		for (uint64_t j = t->voff[i]; j < t->voff[i + 1]; j++)
+			printf(j > t->voff[i] ? ",%llu" : "%llu",
+			       (unsigned long long)t->members[j]);
+	}
+	for (size_t c = 0; c < t->ncols; c++) {
+		if (t->cols[c].name) {
+			if (c > 0)
+				putchar('\t');
+			print_key(t->cols[c].name, strlen(t->cols[c].name));
+			putchar('=');
+		}
+		print_value(&t->cols[c], i);
+	}
+	putchar('\n');
 }
 
 static int print_table(const char *path, hid_t file, long long top)
@@ -104,36 +274,19 @@ static int print_table(const char *path, hid_t file, long long top)
 		return MR_ERR_INPUT;
 	}
 	hid_t g = H5Gopen2(file, job, H5P_DEFAULT);
-	uint64_t n = dataset_length(g, "values");
-	if (top >= 0 && (uint64_t)top < n)
-		n = (uint64_t)top;
-	uint64_t *off = mr_malloc(mr_mul((size_t)n + 1, sizeof(uint64_t)));
-	mr_value *val = mr_malloc(mr_mul((size_t)n + 1, sizeof(mr_value)));
-	bool f64 = is_float(g);
-	int rc = read_head(g, "key_offsets", H5T_NATIVE_UINT64, n + 1, off) |
-		 read_head(g, "values", f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64, n, val);
-	if (rc == 0 && !offsets_valid(off, n, dataset_length(g, "key_bytes")))
-		rc = -1;
-	char *keys = NULL;
+	struct table t = {.n = dataset_length(g, "key_offsets")};
+	t.n = t.n > 0 ? t.n - 1 : 0;
+	if (top >= 0 && (uint64_t)top < t.n)
+		t.n = (uint64_t)top;
+	int rc = read_table(g, &t);
 	if (rc == 0) {
-		keys = mr_malloc((size_t)off[n] + 1);
-		rc = read_head(g, "key_bytes", H5T_NATIVE_UINT8, off[n], keys);
-	}
-	if (rc == 0) {
-		for (uint64_t i = 0; i < n; i++) {
-			print_key(keys + off[i], (size_t)(off[i + 1] - off[i]));
-			if (f64)
-				printf("\t%.17g\n", val[i].f);
-			else
-				printf("\t%llu\n", (unsigned long long)val[i].u);
-		}
+		for (uint64_t i = 0; i < t.n; i++)
+			print_row(&t, i);
 	} else {
 		fprintf(stderr, "mpimr: cannot read '%s': damaged table in group '%s'\n", path,
 			job);
 	}
-	free(keys);
-	free(off);
-	free(val);
+	table_free(&t);
 	H5Gclose(g);
 	return rc == 0 ? MR_OK : MR_ERR_INPUT;
 }

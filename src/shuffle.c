@@ -13,24 +13,31 @@
 
 #define DEFAULT_ROUND (UINT64_C(256) << 20)
 
-char *mr_frame_put(char *p, const char *key, uint32_t len, mr_value v)
+char *mr_frame_put(char *p, const char *key, uint32_t len, const void *vals, uint32_t nvals)
 {
 	memcpy(p, &len, 4);
-	memcpy(p + 4, &v, 8);
-	memcpy(p + MR_FRAME_HEADER, key, len);
-	return p + MR_FRAME_HEADER + len;
+	memcpy(p + 4, &nvals, 4);
+	p += MR_FRAME_HEADER;
+	memcpy(p, vals, (size_t)nvals * 8);
+	p += (size_t)nvals * 8;
+	memcpy(p, key, len);
+	return p + len;
 }
 
-bool mr_frame_get(const char **p, const char *end, const char **key, uint32_t *len, mr_value *v)
+bool mr_frame_get(const char **p, const char *end, const char **key, uint32_t *len,
+		  const char **vals, uint32_t *nvals)
 {
-	if ((size_t)(end - *p) < MR_FRAME_HEADER)
+	size_t left = (size_t)(end - *p);
+	if (left < MR_FRAME_HEADER)
 		return false;
 	memcpy(len, *p, 4);
-	if ((size_t)(end - *p) - MR_FRAME_HEADER < *len)
+	memcpy(nvals, *p + 4, 4);
+	left -= MR_FRAME_HEADER;
+	if (left / 8 < *nvals || left - (size_t)*nvals * 8 < *len)
 		return false;
-	memcpy(v, *p + 4, 8);
-	*key = *p + MR_FRAME_HEADER;
-	*p += MR_FRAME_HEADER + *len;
+	*vals = *p + MR_FRAME_HEADER;
+	*key = *vals + (size_t)*nvals * 8;
+	*p = *key + *len;
 	return true;
 }
 
@@ -184,19 +191,20 @@ int mr_shuffle(mr_ctx *c, mr_table **t, mr_buf *recv)
 	/* Two passes over the table: sizes per owner, then the frames. */
 	const char *key;
 	size_t len, pos = 0, k = 0;
-	mr_value v;
-	while (mr_table_next(*t, &pos, &key, &len, &v)) {
+	mr_value *v;
+	uint32_t nv;
+	while (mr_table_next(*t, &pos, &key, &len, &v, &nv)) {
 		int d = mr_owner(mr_hash(key, len), c->nranks);
 		dest[k++] = (uint32_t)d;
-		counts[d] += mr_frame_size(len);
+		counts[d] += mr_frame_size(len, nv);
 	}
 	uint64_t total = prefix(counts, c->nranks, at);
 	char *send = mr_malloc((size_t)total);
 	pos = k = 0;
-	while (mr_table_next(*t, &pos, &key, &len, &v)) {
+	while (mr_table_next(*t, &pos, &key, &len, &v, &nv)) {
 		uint32_t d = dest[k++];
-		mr_frame_put(send + at[d], key, (uint32_t)len, v);
-		at[d] += mr_frame_size(len);
+		mr_frame_put(send + at[d], key, (uint32_t)len, v, nv);
+		at[d] += mr_frame_size(len, nv);
 	}
 	free(dest);
 	mr_table_free(t);

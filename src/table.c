@@ -36,6 +36,9 @@ struct mr_table {
 	size_t count;
 	size_t key_bytes;
 	mr_buf arena; /* long keys, each zero-padded to 8 bytes */
+	mr_values vals;
+	mr_buf varena; /* values of several words, and sets */
+	mr_buf scratch; /* a merged set, being built */
 };
 
 #define MAX_LOAD_NUM 7 /* grow past 70% full */
@@ -84,7 +87,7 @@ static void alloc_slots(mr_table *t, size_t nslots)
 	t->shift = 64u - (unsigned)__builtin_ctzll((unsigned long long)nslots);
 }
 
-mr_table *mr_table_new(size_t expected_keys)
+mr_table *mr_table_new(size_t expected_keys, const mr_values *vals)
 {
 	size_t nslots = 1024;
 	while (nslots / MAX_LOAD_DEN * MAX_LOAD_NUM < expected_keys)
@@ -96,6 +99,7 @@ mr_table *mr_table_new(size_t expected_keys)
 	z = (z ^ (z >> 30)) * UINT64_C(0xbf58476d1ce4e5b9);
 	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
 	t->salt = (z ^ (z >> 31)) | 1;
+	t->vals = *vals;
 	alloc_slots(t, nslots);
 	return t;
 }
@@ -106,6 +110,8 @@ void mr_table_free(mr_table **t)
 		return;
 	free((*t)->slots);
 	mr_buf_release(&(*t)->arena);
+	mr_buf_release(&(*t)->varena);
+	mr_buf_release(&(*t)->scratch);
 	free(*t);
 	*t = NULL;
 }
@@ -126,9 +132,141 @@ static void grow(mr_table *t)
 	free(old);
 }
 
+/* ---- values of several words, and sets, in the value arena ---------------- */
+
+static inline mr_value *varena_at(const mr_table *t, uint64_t off)
+{
+	return (mr_value *)(void *)(t->varena.data + off);
+}
+
+/* A new block of n words, aligned (the arena only ever holds whole words,
+ * and its data comes from malloc); returns its offset. */
+static uint64_t varena_new(mr_table *t, size_t n)
+{
+	uint64_t off = t->varena.len;
+	mr_buf_tail(&t->varena, mr_mul(n, 8));
+	return off;
+}
+
+#define SET_COUNT(h) ((uint32_t)((h).u & 0xffffffffu))
+#define SET_CAP(h)   ((uint32_t)((h).u >> 32))
+#define SET_HEAD(n, cap) ((mr_value){.u = (uint64_t)(cap) << 32 | (n)})
+
+static uint64_t set_new(mr_table *t, const char *in, uint32_t m)
+{
+	uint32_t cap = m < 2 ? 2 : m;
+	uint64_t off = varena_new(t, (size_t)cap + 1);
+	mr_value *b = varena_at(t, off);
+	b[0] = SET_HEAD(m, cap);
+	memcpy(b + 1, in, (size_t)m * 8);
+	return off;
+}
+
+/* The set at *off, with room for n members: moved to a bigger block if it
+ * has less. */
+static mr_value *set_room(mr_table *t, uint64_t *off, uint64_t n)
+{
+	mr_value *b = varena_at(t, *off);
+	uint32_t count = SET_COUNT(b[0]), cap = SET_CAP(b[0]);
+	if (n <= cap)
+		return b;
+	uint64_t want = (uint64_t)cap * 2 > n ? (uint64_t)cap * 2 : n;
+	if (want > UINT32_MAX)
+		return NULL;
+	uint64_t to = varena_new(t, (size_t)want + 1);
+	b = varena_at(t, *off); /* the arena may have moved */
+	mr_value *nb = varena_at(t, to);
+	memcpy(nb + 1, b + 1, (size_t)count * 8);
+	nb[0] = SET_HEAD(count, (uint32_t)want);
+	*off = to;
+	return nb;
+}
+
+/* Adds the sorted, distinct members in[0..m) to the set at *off. */
+static int set_merge(mr_table *t, uint64_t *off, const char *in, uint32_t m)
+{
+	if (m == 0)
+		return MR_OK;
+	mr_value *b = varena_at(t, *off);
+	uint32_t n = SET_COUNT(b[0]);
+	uint64_t x = mr_load64(in);
+	if (m == 1 && n > 0 && b[n].u == x)
+		return MR_OK; /* the usual case: the member it added last */
+	if (m == 1 && (n == 0 || b[n].u < x)) {
+		if (!(b = set_room(t, off, (uint64_t)n + 1)))
+			goto too_big;
+		b[n + 1].u = x;
+		b[0] = SET_HEAD(n + 1, SET_CAP(b[0]));
+		return MR_OK;
+	}
+	/* The general case: merge into scratch, then copy back. */
+	t->scratch.len = 0;
+	uint64_t *out = (uint64_t *)(void *)mr_buf_tail(&t->scratch, mr_mul((size_t)n + m, 8));
+	b = varena_at(t, *off);
+	size_t i = 0, j = 0, k = 0;
+	while (i < n || j < m) {
+		uint64_t a = i < n ? b[i + 1].u : UINT64_MAX;
+		uint64_t c = j < m ? mr_load64(in + 8 * j) : UINT64_MAX;
+		if (i < n && (j >= m || a <= c)) {
+			out[k++] = a;
+			i++;
+			if (j < m && a == c)
+				j++;
+		} else {
+			out[k++] = c;
+			j++;
+		}
+	}
+	if (!(b = set_room(t, off, k)))
+		goto too_big;
+	memcpy(b + 1, out, k * 8);
+	b[0] = SET_HEAD((uint32_t)k, SET_CAP(b[0]));
+	return MR_OK;
+too_big:
+	mr_rank_error("a set of more than %u members", (unsigned)UINT32_MAX);
+	return MR_ERR_LIMIT;
+}
+
+/* Merges v (nvals words) into slot s's value. */
+static inline int merge_value(mr_table *t, struct slot *s, const void *v, uint32_t nvals)
+{
+	switch (t->vals.kind) {
+	case MR_VK_ONE: {
+		mr_value in;
+		memcpy(&in, v, 8);
+		return t->vals.combine(&s->value, &in);
+	}
+	case MR_VK_FIELDS: {
+		mr_value in[MR_MAX_FIELDS];
+		memcpy(in, v, (size_t)t->vals.width * 8);
+		return t->vals.combine(varena_at(t, s->value.u), in);
+	}
+	case MR_VK_SET:
+		return set_merge(t, &s->value.u, v, nvals);
+	}
+	return MR_ERR_LIMIT;
+}
+
+/* Stores v (nvals words) as new slot s's value. */
+static inline void store_value(mr_table *t, struct slot *s, const void *v, uint32_t nvals)
+{
+	switch (t->vals.kind) {
+	case MR_VK_ONE:
+		memcpy(&s->value, v, 8);
+		return;
+	case MR_VK_FIELDS:
+		s->value.u = varena_new(t, t->vals.width);
+		memcpy(varena_at(t, s->value.u), v, (size_t)t->vals.width * 8);
+		return;
+	case MR_VK_SET:
+		s->value.u = set_new(t, v, nvals);
+		return;
+	}
+}
+
 /* w[0..1] is the key of a short key (len <= 16) as two zero-padded words. */
-static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash, mr_value v,
-			 mr_combine_fn combine, bool padded, const uint64_t w[2])
+static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash, const void *v,
+			 uint32_t nvals, bool padded, const uint64_t w[2])
 {
 	uint64_t tag = make_tag(hash, len);
 	size_t i = home(t, tag);
@@ -141,7 +279,7 @@ static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash
 								load64(s->k.key + 8) == w[1]
 						      : same_long_key(t, s, key, len, padded);
 			if (same)
-				return combine(&s->value, v);
+				return merge_value(t, s, v, nvals);
 		}
 		i = (i + 1) & t->mask;
 	}
@@ -159,8 +297,12 @@ static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash
 		memset(a + (len & ~(size_t)7), 0, len % 8 ? 8 : 0);
 		memcpy(a, key, len);
 	}
+	if (t->vals.kind == MR_VK_SET && nvals > UINT32_MAX - 2) {
+		mr_rank_error("a set of more than %u members", (unsigned)UINT32_MAX);
+		return MR_ERR_LIMIT;
+	}
 	s->tag = tag;
-	s->value = v;
+	store_value(t, s, v, nvals);
 	t->count++;
 	t->key_bytes += len;
 	if (t->count * MAX_LOAD_DEN > (t->mask + 1) * MAX_LOAD_NUM)
@@ -168,13 +310,13 @@ static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash
 	return MR_OK;
 }
 
-int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, mr_value v,
-		    mr_combine_fn combine)
+int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, const void *v,
+		    uint32_t nvals)
 {
 	uint64_t w[2] = {0, 0};
 	if (len <= INLINE_MAX)
 		mr_key_words(key, len, w);
-	return upsert(t, key, len, hash, v, combine, false, w);
+	return upsert(t, key, len, hash, v, nvals, false, w);
 }
 
 void mr_table_prefetch(const mr_table *t, uint64_t hash)
@@ -182,7 +324,7 @@ void mr_table_prefetch(const mr_table *t, uint64_t hash)
 	__builtin_prefetch(&t->slots[home(t, hash)]);
 }
 
-int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n, mr_combine_fn combine)
+int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		/* Padded keys of up to 16 bytes are followed by zeros to 16. */
@@ -191,7 +333,7 @@ int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n, mr_combine
 			w[0] = load64(p[i].key);
 			w[1] = load64(p[i].key + 8);
 		}
-		int rc = upsert(t, p[i].key, p[i].len, p[i].hash, p[i].value, combine, true, w);
+		int rc = upsert(t, p[i].key, p[i].len, p[i].hash, p[i].vals, p[i].nvals, true, w);
 		if (rc != MR_OK)
 			return rc;
 	}
@@ -210,17 +352,18 @@ size_t mr_table_key_bytes(const mr_table *t)
 
 size_t mr_table_memory(const mr_table *t)
 {
-	return (t->mask + 1) * sizeof(struct slot) + t->arena.cap;
+	return (t->mask + 1) * sizeof(struct slot) + t->arena.cap + t->varena.cap + t->scratch.cap;
 }
 
-bool mr_table_next(const mr_table *t, size_t *pos, const char **key, size_t *len, mr_value *v)
+bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_value **vals,
+		   uint32_t *nvals)
 {
 	size_t nslots = t->mask + 1;
 	while (*pos < nslots && !t->slots[*pos].tag)
 		(*pos)++;
 	if (*pos >= nslots)
 		return false;
-	const struct slot *s = &t->slots[(*pos)++];
+	struct slot *s = &t->slots[(*pos)++];
 	size_t code = (size_t)(s->tag & 0xff);
 	if (code == LONG_CODE) {
 		*key = t->arena.data + s->k.far.off;
@@ -229,6 +372,19 @@ bool mr_table_next(const mr_table *t, size_t *pos, const char **key, size_t *len
 		*key = s->k.key;
 		*len = code - 1;
 	}
-	*v = s->value;
+	switch (t->vals.kind) {
+	case MR_VK_ONE:
+		*vals = &s->value;
+		*nvals = 1;
+		break;
+	case MR_VK_FIELDS:
+		*vals = varena_at(t, s->value.u);
+		*nvals = t->vals.width;
+		break;
+	case MR_VK_SET:
+		*vals = varena_at(t, s->value.u) + 1;
+		*nvals = SET_COUNT(varena_at(t, s->value.u)[0]);
+		break;
+	}
 	return true;
 }

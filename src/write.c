@@ -224,6 +224,69 @@ static void write_root_attrs(struct out *o)
 	mr_buf_release(&argv);
 }
 
+/* The sum of n values of one field (stride words apart), in the values' own
+ * type, over all ranks. */
+static mr_value field_total(mr_ctx *c, const mr_value *v, size_t n, size_t stride)
+{
+	bool f64 = c->job->value_type == MR_F64;
+	mr_value sum = {0}, total = {0};
+	for (size_t i = 0; i < n; i++) {
+		if (f64)
+			sum.f += v[i * stride].f;
+		else
+			sum.u += v[i * stride].u;
+	}
+	MR_MPI(MPI_Allreduce(&sum, &total, 1, f64 ? MPI_DOUBLE : MPI_UINT64_T, MPI_SUM, c->comm));
+	return total;
+}
+
+/* The values: one dataset; one per written field, in a group; or a set's
+ * members with their offsets.  Returns the "total" attribute: the sum of
+ * field 0, or the number of set members. */
+static mr_value write_values(struct out *o, hid_t g, const mr_result *res, uint64_t before,
+			     uint64_t all)
+{
+	mr_ctx *c = o->c;
+	const mr_job *job = c->job;
+	hid_t vt = job->value_type == MR_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64;
+	if (job->value_type == MR_U64_SET) {
+		uint64_t mine = res->n ? res->value_offsets[res->n] : 0, vbefore = 0, vall = 0;
+		MR_MPI(MPI_Exscan(&mine, &vbefore, 1, MPI_UINT64_T, MPI_SUM, c->comm));
+		if (c->rank == 0)
+			vbefore = 0;
+		MR_MPI(MPI_Allreduce(&mine, &vall, 1, MPI_UINT64_T, MPI_SUM, c->comm));
+		write_1d(o, g, "values", H5T_NATIVE_UINT64, vall, vbefore, mine, res->values);
+		bool last = c->rank == c->nranks - 1;
+		uint64_t *off = mr_malloc(mr_mul(res->n + 1, sizeof(uint64_t)));
+		for (size_t i = 0; i <= res->n; i++)
+			off[i] = (res->n ? res->value_offsets[i] : 0) + vbefore;
+		write_1d(o, g, "value_offsets", H5T_NATIVE_UINT64, all + 1, before,
+			 res->n + (last ? 1 : 0), off);
+		free(off);
+		return (mr_value){.u = vall};
+	}
+	int width = job->width > 1 ? job->width : 1;
+	if (width == 1) {
+		write_1d(o, g, "values", vt, all, before, res->n, res->values);
+		return field_total(c, res->values, res->n, 1);
+	}
+	hid_t vg = MR_H5(H5Gcreate2(g, "values", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+	mr_value *col = mr_malloc(mr_mul(res->n + 1, sizeof(mr_value)));
+	for (int f = 0; f < width; f++) {
+		char num[16];
+		snprintf(num, sizeof(num), "%d", f);
+		const char *name = job->field_name ? job->field_name(c->cfg->job_state, f) : num;
+		if (!name)
+			continue;
+		for (size_t i = 0; i < res->n; i++)
+			col[i] = res->values[i * (size_t)width + (size_t)f];
+		write_1d(o, vg, name, vt, all, before, res->n, col);
+	}
+	free(col);
+	H5Gclose(vg);
+	return field_total(c, res->values, res->n, (size_t)width);
+}
+
 /* /<job>: keys, offsets, values, and the totals as attributes. */
 static void write_table(struct out *o, const mr_result *res)
 {
@@ -247,20 +310,8 @@ static void write_table(struct out *o, const mr_result *res)
 		 res->n + (last ? 1 : 0), off);
 	free(off);
 
+	mr_value total = write_values(o, g, res, before[0], all[0]);
 	hid_t vt = c->job->value_type == MR_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64;
-	write_1d(o, g, "values", vt, all[0], before[0], res->n, res->values);
-
-	/* The sum of values, in the values' own type. */
-	mr_value sum = {0}, total = {0};
-	for (size_t i = 0; i < res->n; i++) {
-		if (c->job->value_type == MR_F64)
-			sum.f += res->values[i].f;
-		else
-			sum.u += res->values[i].u;
-	}
-	MR_MPI(MPI_Allreduce(&sum, &total, 1,
-			     c->job->value_type == MR_F64 ? MPI_DOUBLE : MPI_UINT64_T, MPI_SUM,
-			     c->comm));
 	uint64_t records = 0;
 	MR_MPI(MPI_Allreduce(&c->count[MR_C_RECORDS], &records, 1, MPI_UINT64_T, MPI_SUM, c->comm));
 	static const char *const order_names[] = {"count", "key", "none"};
@@ -270,6 +321,8 @@ static void write_table(struct out *o, const mr_result *res)
 	attr_u64(g, "records", records);
 	attr_u64(g, "input_bytes", c->files.total);
 	attr_u64(g, "input_files", c->files.n);
+	attr_u64(g, "rejected", c->rejected);
+	attr_str(g, "rejected_first", c->rejected_first ? c->rejected_first : "");
 	H5Gclose(g);
 }
 
