@@ -116,10 +116,10 @@ struct column {
 
 /* The rows of a result that show prints, read from the group. */
 struct table {
-	uint64_t n;	   /* rows */
-	uint64_t *off;	   /* n + 1 key offsets into keys */
+	uint64_t n;    /* rows */
+	uint64_t *off; /* n + 1 key offsets into keys */
 	char *keys;
-	uint64_t *voff;	   /* a set's n + 1 offsets into members, else NULL */
+	uint64_t *voff; /* a set's n + 1 offsets into members, else NULL */
 	uint64_t *members;
 	struct column *cols; /* the value or the fields; none for a set */
 	size_t ncols;
@@ -149,8 +149,7 @@ static int read_column(hid_t loc, const char *name, uint64_t n, struct column *c
 	if (dataset_length(loc, name) < n)
 		return -1;
 	col->val = mr_malloc(mr_mul((size_t)n + 1, sizeof(mr_value)));
-	return read_head(loc, name, col->f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64, n,
-			 col->val);
+	return read_head(loc, name, col->f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64, n, col->val);
 }
 
 /* The name of link i of group fg in the given index, malloc'd, or NULL. */
@@ -159,9 +158,9 @@ static char *link_name(hid_t fg, H5_index_t index, hsize_t i)
 	ssize_t len = H5Lget_name_by_idx(fg, ".", index, H5_ITER_INC, i, NULL, 0, H5P_DEFAULT);
 	if (len < 0)
 		return NULL;
-	char *name = mr_malloc((size_t)len + 1);
-	if (H5Lget_name_by_idx(fg, ".", index, H5_ITER_INC, i, name, (size_t)len + 1,
-			       H5P_DEFAULT) < 0) {
+	size_t size = (size_t)len + 1;
+	char *name = mr_malloc(size);
+	if (H5Lget_name_by_idx(fg, ".", index, H5_ITER_INC, i, name, size, H5P_DEFAULT) < 0) {
 		free(name);
 		return NULL;
 	}
@@ -176,8 +175,8 @@ static int read_fields(hid_t fg, struct table *t)
 	if (H5Gget_info(fg, &info) < 0)
 		return -1;
 	H5_index_t index = H5_INDEX_CRT_ORDER;
-	if (info.nlinks > 0 && H5Lget_name_by_idx(fg, ".", index, H5_ITER_INC, 0, NULL, 0,
-						  H5P_DEFAULT) < 0)
+	if (info.nlinks > 0 &&
+	    H5Lget_name_by_idx(fg, ".", index, H5_ITER_INC, 0, NULL, 0, H5P_DEFAULT) < 0)
 		index = H5_INDEX_NAME;
 	t->cols = mr_malloc(mr_mul((size_t)info.nlinks + 1, sizeof(*t->cols)));
 	for (hsize_t i = 0; i < info.nlinks; i++) {

@@ -5,6 +5,12 @@ naming the path: a missing file, a directory, a file that is not HDF5, and
 result files whose key offsets are damaged (decreasing, or past key_bytes).
 Bad usage exits 2.
 
+The value shapes: one number (key<TAB>value); a set, from an invindex run
+and from a crafted file (key<TAB>m1,m2,...); several fields, crafted, with
+and without creation order kept in the file (key<TAB>name=value<TAB>...,
+fields in creation order, else by name).  A set whose value_offsets are
+damaged, and a field shorter than the keys, are refused like bad offsets.
+
 Usage:
   tests/e2e/check_show.py --mpimr build/mpimr
 """
@@ -26,6 +32,51 @@ ESCAPES = {b"\t": b"\\t", b"\n": b"\\n", b"\r": b"\\r", b"\\": b"\\\\"}
 
 def escaped(key):
     return b"".join(ESCAPES.get(key[i:i + 1], key[i:i + 1]) for i in range(len(key)))
+
+
+def set_lines(path, job):
+    """The lines show should print for a set result, from h5py."""
+    with h5py.File(path, "r") as f:
+        g = f[job]
+        kb, ko = g["key_bytes"][()].tobytes(), g["key_offsets"][()]
+        vals, vo = g["values"][()], g["value_offsets"][()]
+    return b"".join(escaped(kb[ko[i]:ko[i + 1]]) + b"\t"
+                    + b",".join(b"%d" % v for v in vals[vo[i]:vo[i + 1]]) + b"\n"
+                    for i in range(len(ko) - 1))
+
+
+def replace_table(src, dst, keys):
+    """dst: a copy of the wordcount result src whose keys are keys and whose
+    values are gone; returns the h5py file, open for writing."""
+    shutil.copy(src, dst)
+    f = h5py.File(dst, "r+")
+    g = f["wordcount"]
+    for name in ("key_bytes", "key_offsets", "values"):
+        del g[name]
+    g["key_bytes"] = np.frombuffer(b"".join(keys), dtype=np.uint8)
+    g["key_offsets"] = np.cumsum([0] + [len(k) for k in keys]).astype(np.uint64)
+    return f
+
+
+def craft_set(src, dst, rows):
+    with replace_table(src, dst, [k for k, _ in rows]) as f:
+        g = f["wordcount"]
+        g["values"] = np.array([m for _, v in rows for m in v], dtype=np.uint64)
+        g["value_offsets"] = np.cumsum([0] + [len(v) for _, v in rows]).astype(np.uint64)
+
+
+def craft_fields(src, dst, keys, fields, track_order):
+    with replace_table(src, dst, keys) as f:
+        vg = f["wordcount"].create_group("values", track_order=track_order)
+        for name, arr in fields:
+            vg[name] = arr
+
+
+def number(x):
+    """A value as show prints it: decimal, or C's %.17g for a float."""
+    if isinstance(x, (np.floating, float)):
+        return b"%.17g" % x
+    return b"%d" % x
 
 
 def main():
@@ -73,6 +124,54 @@ def main():
         expect("show escapes tab, newline, CR and backslash", r.rc == 0 and r.out == want,
                r.describe())
 
+        # Sets: an invindex run, each line against the file read by h5py.
+        names = []
+        for i, data in enumerate((b"b a b\n", b"", b"c a\tb")):
+            names.append(os.path.join(tmp, "set%d.txt" % i))
+            with open(names[-1], "wb") as f:
+                f.write(data)
+        sets = os.path.join(tmp, "sets.h5")
+        r = mrtest.run([args.mpimr, "invindex", "-q"] + names + ["-o", sets])
+        expect("invindex runs", r.rc == 0, r.describe())
+        if r.rc == 0:
+            want = set_lines(sets, "invindex")
+            expect("invindex: a and b in files 0 and 2, c in file 2", want ==
+                   b"a\t0,2\nb\t0,2\nc\t2\n", want)
+            r = mrtest.run([args.mpimr, "show", sets])
+            expect("show prints a set as its members, comma-separated",
+                   r.rc == 0 and r.out == want, r.describe())
+            r = mrtest.run([args.mpimr, "show", sets, "--top", "1"])
+            expect("show --top 1 prints a set's first row",
+                   r.rc == 0 and r.out == b"a\t0,2\n", r.describe())
+
+        crafted_set = os.path.join(tmp, "crafted_set.h5")
+        rows = [(b"multi", [0, 3, 17]), (b"x\ty", [2]), (b"none", []),
+                (b"big", [2**64 - 1])]
+        craft_set(out, crafted_set, rows)
+        r = mrtest.run([args.mpimr, "show", crafted_set])
+        want = b"multi\t0,3,17\nx\\ty\t2\nnone\t\nbig\t18446744073709551615\n"
+        expect("show prints crafted sets, an empty one and 2^64-1", r.rc == 0 and
+               r.out == want, r.describe())
+
+        # Fields: /wordcount/values a group of datasets.
+        fields = [("sum", np.array([2.5, -1e300, 0.1], dtype=np.float64)),
+                  ("count", np.array([3, 1, 2**64 - 1], dtype=np.uint64)),
+                  ("mean", np.array([0.5, float("inf"), float("nan")]))]
+        fkeys = [b"k1", b"k\n2", b"k3"]
+        for order, label in ((True, "creation order"), (False, "name order")):
+            path = os.path.join(tmp, "fields_%s.h5" % order)
+            craft_fields(out, path, fkeys, fields, order)
+            shown = fields if order else sorted(fields)
+            want = b"".join(escaped(k) + b"".join(
+                b"\t" + n.encode() + b"=" + number(v[i]) for n, v in shown) + b"\n"
+                for i, k in enumerate(fkeys))
+            r = mrtest.run([args.mpimr, "show", path])
+            expect("show prints fields as name=value, in %s" % label,
+                   r.rc == 0 and r.out == want, "want %r\n%s" % (want, r.describe()))
+            r = mrtest.run([args.mpimr, "show", path, "--top", "1"])
+            expect("show --top 1 with fields in %s" % label, r.rc == 0 and
+                   r.out == want.splitlines(keepends=True)[0], r.describe())
+
         def refused(name, path, reason):
             r = mrtest.run([args.mpimr, "show", path])
             lines = r.err_lines()
@@ -95,6 +194,20 @@ def main():
                 g["key_offsets"] = np.array(offsets, dtype=np.uint64)
                 g["values"] = np.array([1, 1], dtype=np.uint64)
             refused(label, bad, "damaged table")
+
+        for label, offsets in (("decreasing value_offsets", [0, 2, 1, 3]),
+                               ("value_offsets past values", [0, 1, 2, 9])):
+            bad = os.path.join(tmp, label.replace(" ", "_") + ".h5")
+            craft_set(out, bad, [(b"a", [1]), (b"b", [2]), (b"c", [3])])
+            with h5py.File(bad, "r+") as f:
+                del f["wordcount/value_offsets"]
+                f["wordcount/value_offsets"] = np.array(offsets, dtype=np.uint64)
+            refused(label, bad, "damaged table")
+        bad = os.path.join(tmp, "short_field.h5")
+        craft_fields(out, bad, [b"a", b"b", b"c"],
+                     [("n", np.array([1, 2, 3], dtype=np.uint64)),
+                      ("x", np.array([1.0, 2.0]))], False)
+        refused("a field shorter than the keys", bad, "damaged table")
 
         for argv in (["show"], ["show", out, "--top", "x"], ["show", out, "--bogus"]):
             r = mrtest.run([args.mpimr] + argv)
