@@ -64,7 +64,7 @@ int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
 	}
 	mr_pending *p = queue(out, key, len);
 	p->value = v;
-	p->vals = &p->value;
+	p->vals = &p->value; /* for sets; a one-word table reads value itself */
 	p->nvals = 1;
 	return queued(out);
 }

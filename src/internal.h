@@ -17,6 +17,7 @@
 
 #define MR_PRINTF(f, a) __attribute__((format(printf, f, a)))
 #define MR_UNUSED(x)	((void)(x))
+#define MR_ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* ---- memory (buf.c) ---------------------------------------------------
  * Allocation failure is a fault only this rank sees: the wrappers print the

@@ -227,15 +227,14 @@ too_big:
 	return MR_ERR_LIMIT;
 }
 
-/* Merges v (nvals words) into slot s's value. */
-static inline int merge_value(mr_table *t, struct slot *s, const void *v, uint32_t nvals)
+/* Merges v (nvals words) into slot s's value.  kind is t->vals.kind, given
+ * as a constant where it is known, so that the switch folds away. */
+static MR_ALWAYS_INLINE int merge_value(mr_table *t, enum mr_vkind kind, struct slot *s,
+					const void *v, uint32_t nvals)
 {
-	switch (t->vals.kind) {
-	case MR_VK_ONE: {
-		mr_value in;
-		memcpy(&in, v, 8);
-		return t->vals.combine(&s->value, &in);
-	}
+	switch (kind) {
+	case MR_VK_ONE: /* v is a pending's value: aligned */
+		return t->vals.combine(&s->value, v);
 	case MR_VK_FIELDS: {
 		mr_value in[MR_MAX_FIELDS];
 		memcpy(in, v, (size_t)t->vals.width * 8);
@@ -248,9 +247,10 @@ static inline int merge_value(mr_table *t, struct slot *s, const void *v, uint32
 }
 
 /* Stores v (nvals words) as new slot s's value. */
-static inline void store_value(mr_table *t, struct slot *s, const void *v, uint32_t nvals)
+static MR_ALWAYS_INLINE void store_value(mr_table *t, enum mr_vkind kind, struct slot *s,
+					 const void *v, uint32_t nvals)
 {
-	switch (t->vals.kind) {
+	switch (kind) {
 	case MR_VK_ONE:
 		memcpy(&s->value, v, 8);
 		return;
@@ -265,8 +265,9 @@ static inline void store_value(mr_table *t, struct slot *s, const void *v, uint3
 }
 
 /* w[0..1] is the key of a short key (len <= 16) as two zero-padded words. */
-static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash, const void *v,
-			 uint32_t nvals, bool padded, const uint64_t w[2])
+static MR_ALWAYS_INLINE int upsert(mr_table *t, enum mr_vkind kind, const char *key, size_t len,
+				   uint64_t hash, const void *v, uint32_t nvals, bool padded,
+				   const uint64_t w[2])
 {
 	uint64_t tag = make_tag(hash, len);
 	size_t i = home(t, tag);
@@ -279,7 +280,7 @@ static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash
 								load64(s->k.key + 8) == w[1]
 						      : same_long_key(t, s, key, len, padded);
 			if (same)
-				return merge_value(t, s, v, nvals);
+				return merge_value(t, kind, s, v, nvals);
 		}
 		i = (i + 1) & t->mask;
 	}
@@ -297,12 +298,12 @@ static inline int upsert(mr_table *t, const char *key, size_t len, uint64_t hash
 		memset(a + (len & ~(size_t)7), 0, len % 8 ? 8 : 0);
 		memcpy(a, key, len);
 	}
-	if (t->vals.kind == MR_VK_SET && nvals > UINT32_MAX - 2) {
+	if (kind == MR_VK_SET && nvals > UINT32_MAX - 2) {
 		mr_rank_error("a set of more than %u members", (unsigned)UINT32_MAX);
 		return MR_ERR_LIMIT;
 	}
 	s->tag = tag;
-	store_value(t, s, v, nvals);
+	store_value(t, kind, s, v, nvals);
 	t->count++;
 	t->key_bytes += len;
 	if (t->count * MAX_LOAD_DEN > (t->mask + 1) * MAX_LOAD_NUM)
@@ -316,7 +317,7 @@ int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, con
 	uint64_t w[2] = {0, 0};
 	if (len <= INLINE_MAX)
 		mr_key_words(key, len, w);
-	return upsert(t, key, len, hash, v, nvals, false, w);
+	return upsert(t, t->vals.kind, key, len, hash, v, nvals, false, w);
 }
 
 void mr_table_prefetch(const mr_table *t, uint64_t hash)
@@ -324,7 +325,8 @@ void mr_table_prefetch(const mr_table *t, uint64_t hash)
 	__builtin_prefetch(&t->slots[home(t, hash)]);
 }
 
-int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n)
+static MR_ALWAYS_INLINE int upsert_batch(mr_table *t, enum mr_vkind kind, const mr_pending *p,
+					 size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		/* Padded keys of up to 16 bytes are followed by zeros to 16. */
@@ -333,11 +335,21 @@ int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n)
 			w[0] = load64(p[i].key);
 			w[1] = load64(p[i].key + 8);
 		}
-		int rc = upsert(t, p[i].key, p[i].len, p[i].hash, p[i].vals, p[i].nvals, true, w);
+		/* A one-word value is the pending's own. */
+		const void *v = kind == MR_VK_ONE ? (const void *)&p[i].value : p[i].vals;
+		int rc = upsert(t, kind, p[i].key, p[i].len, p[i].hash, v, p[i].nvals, true, w);
 		if (rc != MR_OK)
 			return rc;
 	}
 	return MR_OK;
+}
+
+int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n)
+{
+	/* One copy of the loop for the common one-word values, one for the rest. */
+	if (t->vals.kind == MR_VK_ONE)
+		return upsert_batch(t, MR_VK_ONE, p, n);
+	return upsert_batch(t, t->vals.kind, p, n);
 }
 
 size_t mr_table_count(const mr_table *t)

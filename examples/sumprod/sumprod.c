@@ -58,13 +58,13 @@ static int map(const char *rec, size_t len, mr_emitter *out)
 	return mr_emit(out, rec, (size_t)(c1 - rec), (mr_value){.f = a * b});
 }
 
-/* Adds the value in to the sum *acc for one key.  The engine calls it while
+/* Adds the value *in to the sum *acc for one key.  The engine calls it while
  * mapping and again after the shuffle, in no fixed order, so it must be
  * associative and commutative.  A float sum is, up to rounding: the last
  * bits of a sum may differ with the number of ranks. */
-static int sum(mr_value *acc, mr_value in)
+static int sum(mr_value *acc, const mr_value *in)
 {
-	acc->f += in.f;
+	acc->f += in->f;
 	return MR_OK;
 }
 
