@@ -1,8 +1,10 @@
 /*
  * The exchange under MPI: every rank sends seeded random frames to random
- * ranks (some ranks send nothing, some frames are empty or long), with round
- * caps from 1 byte per peer to the default, and checks that what arrives is,
- * byte for byte, what each source sent it, sources in rank order.  Run at
+ * ranks (some ranks send nothing, some frames are empty or long, with no
+ * value words, one or several), with round caps from 1 byte per peer to the
+ * default, and checks that what arrives is, byte for byte, what each source
+ * sent it, sources in rank order, and that it reads back as whole frames:
+ * as many as were sent to this rank, ending at the buffer's end.  Run at
  * several process counts by ctest.
  */
 #include "internal.h"
@@ -18,12 +20,14 @@ static uint64_t next(uint64_t *s)
 	return z ^ (z >> 31);
 }
 
-/* The frames rank src sends to rank dst, in order, appended to out. */
-static void frames_for(int src, int dst, int nranks, mr_buf *out)
+/* The frames rank src sends to rank dst, in order, appended to out;
+ * returns how many. */
+static size_t frames_for(int src, int dst, int nranks, mr_buf *out)
 {
 	uint64_t s = (uint64_t)src * 7919 + 1;
 	int nframes = src == 1 ? 0 : 200 + (int)(next(&s) % 300);
 	char key[3000];
+	size_t sent = 0;
 	for (int i = 0; i < nframes; i++) {
 		int to = (int)(next(&s) % (uint64_t)nranks);
 		uint32_t len = (uint32_t)(next(&s) % 16);
@@ -31,11 +35,30 @@ static void frames_for(int src, int dst, int nranks, mr_buf *out)
 			len = 2000 + (uint32_t)(next(&s) % 900);
 		for (uint32_t k = 0; k < len; k++)
 			key[k] = (char)next(&s);
-		mr_value v = {.u = next(&s)};
+		/* mostly one word, as most jobs have; sometimes none or several */
+		uint32_t nvals = next(&s) % 4 ? 1 : (uint32_t)(next(&s) % 6);
+		mr_value v[5];
+		for (uint32_t k = 0; k < nvals; k++)
+			v[k].u = next(&s);
 		if (to != dst)
 			continue;
-		mr_frame_put(mr_buf_tail(out, mr_frame_size(len)), key, len, v);
+		mr_frame_put(mr_buf_tail(out, mr_frame_size(len, nvals)), key, len, v, nvals);
+		sent++;
 	}
+	return sent;
+}
+
+/* How many whole frames buf[0..n) holds, or -1 if bytes are left over. */
+static long count_frames(const char *buf, size_t n)
+{
+	if (n == 0)
+		return 0; /* buf may be NULL */
+	const char *p = buf, *end = buf + n, *key, *vals;
+	uint32_t len, nvals;
+	long frames = 0;
+	while (mr_frame_get(&p, end, &key, &len, &vals, &nvals))
+		frames++;
+	return p == end ? frames : -1;
 }
 
 static int check(MPI_Comm comm, uint64_t round_bytes)
@@ -50,12 +73,14 @@ static int check(MPI_Comm comm, uint64_t round_bytes)
 		frames_for(rank, d, n, &send);
 		counts[d] = send.len - before;
 	}
+	size_t nexpect = 0;
 	for (int s = 0; s < n; s++)
-		frames_for(s, rank, n, &expect);
+		nexpect += frames_for(s, rank, n, &expect);
 	uint64_t got = 0;
 	int rc = mr_exchange(comm, send.data ? send.data : "", counts, round_bytes, &recv, &got);
 	int bad = rc != MR_OK || got != expect.len || recv.len != expect.len ||
-		  (expect.len && memcmp(recv.data, expect.data, expect.len));
+		  (expect.len && memcmp(recv.data, expect.data, expect.len)) ||
+		  count_frames(recv.data, recv.len) != (long)nexpect;
 	if (bad)
 		fprintf(stderr,
 			"rank %d: round_bytes %llu: got %zu bytes, "

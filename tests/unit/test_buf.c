@@ -5,8 +5,10 @@
  * mr_buf: reserve, add and tail keep what the buffer held while it grows;
  * release leaves it empty and reusable; many small appends and one large one
  * read back byte for byte.  Frames: a stream of frames with empty, short, long
- * and binary keys reads back exactly, and a truncated header or body is
- * refused without moving the cursor.
+ * and binary keys and 0, 1 or several value words, most of them unaligned,
+ * reads back exactly; a frame cut at any byte, or whose header claims more
+ * words (or a longer key) than the bytes left hold, is refused without moving
+ * the cursor.
  *
  * Local only: no MPI call is made.
  */
@@ -201,12 +203,18 @@ static void test_release_and_reuse(void **state)
 
 /* ---- frames ------------------------------------------------------------ */
 
+#define MAX_WORDS 9
+
 struct frame {
 	char key[300];
 	uint32_t len;
-	mr_value v;
+	uint32_t nvals;
+	mr_value v[MAX_WORDS];
 };
 
+/* Frames of 0, 1 or several words (up to MAX_WORDS), keys of 0 to 299
+ * bytes; the frames start at every alignment, so their words often do not
+ * sit on 8-byte boundaries. */
 static void make_frames(struct frame *f, size_t n, uint64_t seed)
 {
 	uint64_t s = seed;
@@ -215,13 +223,44 @@ static void make_frames(struct frame *f, size_t n, uint64_t seed)
 			(uint32_t)(splitmix64(&s) % 4 == 0 ? 0 : splitmix64(&s) % sizeof(f[i].key));
 		for (uint32_t j = 0; j < f[i].len; j++)
 			f[i].key[j] = (char)splitmix64(&s); /* NUL and 0x80+ too */
-		f[i].v.u = splitmix64(&s);
+		f[i].nvals = (uint32_t)(splitmix64(&s) % (MAX_WORDS + 1));
+		for (uint32_t j = 0; j < MAX_WORDS; j++)
+			f[i].v[j].u = splitmix64(&s);
 	}
-	f[0].len = 0; /* the empty key first */
-	f[0].v.u = UINT64_MAX;
+	f[0].len = 0; /* the empty key first, with one word */
+	f[0].nvals = 1;
+	f[0].v[0].u = UINT64_MAX;
 	f[1].len = 1;
 	f[1].key[0] = '\0';
-	f[1].v.f = -0.5;
+	f[1].nvals = 1;
+	f[1].v[0].f = -0.5;
+	f[2].len = 3; /* no words */
+	f[2].nvals = 0;
+	f[3].len = 0; /* no key and no words: a header alone */
+	f[3].nvals = 0;
+	f[4].nvals = MAX_WORDS;
+}
+
+/* Reads one frame at *p and checks it is f; the words through memcpy. */
+static void check_frame(const char **p, const char *end, const struct frame *f)
+{
+	const char *at = *p, *key = NULL, *vals = NULL;
+	uint32_t len = 12345, nvals = 12345;
+	assert_true(mr_frame_get(p, end, &key, &len, &vals, &nvals));
+	assert_int_equal(len, f->len);
+	assert_int_equal(nvals, f->nvals);
+	assert_ptr_equal(vals, at + MR_FRAME_HEADER);
+	assert_ptr_equal(key, vals + 8 * (size_t)nvals);
+	assert_ptr_equal(*p, key + len);
+	for (uint32_t j = 0; j < nvals; j++) {
+		mr_value w;
+		memcpy(&w, vals + 8 * j, 8);
+		if (w.u != f->v[j].u)
+			fail_msg("word %u is %llx, want %llx", j, (unsigned long long)w.u,
+				 (unsigned long long)f->v[j].u);
+	}
+	if (len)
+		assert_memory_equal(key, f->key, len);
 }
 
 static void test_frame_round_trip(void **state)
@@ -231,30 +270,30 @@ static void test_frame_round_trip(void **state)
 	static struct frame f[N];
 	make_frames(f, N, 7);
 	mr_buf b = {0};
+	size_t misaligned = 0;
 	for (size_t i = 0; i < N; i++) {
 		size_t before = b.len;
-		char *p = mr_buf_tail(&b, mr_frame_size(f[i].len));
-		char *end = mr_frame_put(p, f[i].key, f[i].len, f[i].v);
+		size_t size = mr_frame_size(f[i].len, f[i].nvals);
+		assert_int_equal(size, MR_FRAME_HEADER + 8 * (size_t)f[i].nvals + f[i].len);
+		char *p = mr_buf_tail(&b, size);
+		char *end = mr_frame_put(p, f[i].key, f[i].len, f[i].v, f[i].nvals);
 		assert_ptr_equal(end, b.data + b.len);
-		assert_int_equal(b.len - before, MR_FRAME_HEADER + f[i].len);
+		assert_int_equal(b.len - before, size);
+		misaligned += before % 8 != 0;
 	}
+	assert_true(misaligned > N / 2); /* unaligned words were read */
+	/* The header is the key length, then the word count, as u32s. */
+	uint32_t h[2];
+	memcpy(h, b.data, 8);
+	assert_int_equal(h[0], 0);
+	assert_int_equal(h[1], 1);
 	const char *p = b.data, *end = b.data + b.len;
-	for (size_t i = 0; i < N; i++) {
-		const char *key = NULL;
-		uint32_t len = 12345;
-		mr_value v = {.u = 0};
-		assert_true(mr_frame_get(&p, end, &key, &len, &v));
-		assert_int_equal(len, f[i].len);
-		assert_memory_equal(&v, &f[i].v, sizeof(v));
-		if (len)
-			assert_memory_equal(key, f[i].key, len);
-		assert_non_null(key);
-	}
+	for (size_t i = 0; i < N; i++)
+		check_frame(&p, end, &f[i]);
 	assert_ptr_equal(p, end);
-	const char *key;
-	uint32_t len;
-	mr_value v;
-	assert_false(mr_frame_get(&p, end, &key, &len, &v));
+	const char *key, *vals;
+	uint32_t len, nvals;
+	assert_false(mr_frame_get(&p, end, &key, &len, &vals, &nvals));
 	assert_ptr_equal(p, end);
 	mr_buf_release(&b);
 }
@@ -262,63 +301,135 @@ static void test_frame_round_trip(void **state)
 static void test_frame_empty_key(void **state)
 {
 	MR_UNUSED(state);
-	char buf[MR_FRAME_HEADER];
+	char buf[MR_FRAME_HEADER + 8];
 	mr_value in = {.u = 99};
-	char *e = mr_frame_put(buf, "", 0, in);
-	assert_ptr_equal(e, buf + MR_FRAME_HEADER);
-	assert_int_equal(mr_frame_size(0), MR_FRAME_HEADER);
-	const char *p = buf, *key;
-	uint32_t len = 7;
-	mr_value v;
-	assert_true(mr_frame_get(&p, buf + sizeof(buf), &key, &len, &v));
+	char *e = mr_frame_put(buf, "", 0, &in, 1);
+	assert_ptr_equal(e, buf + sizeof(buf));
+	assert_int_equal(mr_frame_size(0, 1), MR_FRAME_HEADER + 8);
+	assert_int_equal(mr_frame_size(0, 0), MR_FRAME_HEADER);
+	const char *p = buf, *key, *vals;
+	uint32_t len = 7, nvals = 7;
+	assert_true(mr_frame_get(&p, buf + sizeof(buf), &key, &len, &vals, &nvals));
 	assert_int_equal(len, 0);
+	assert_int_equal(nvals, 1);
+	mr_value v;
+	memcpy(&v, vals, 8);
 	assert_int_equal(v.u, 99);
 	assert_ptr_equal(p, buf + sizeof(buf));
+
+	/* No key and no words: the header alone is a whole frame. */
+	e = mr_frame_put(buf, "", 0, &in, 0);
+	assert_ptr_equal(e, buf + MR_FRAME_HEADER);
+	p = buf;
+	assert_true(mr_frame_get(&p, buf + MR_FRAME_HEADER, &key, &len, &vals, &nvals));
+	assert_int_equal(len, 0);
+	assert_int_equal(nvals, 0);
+	assert_ptr_equal(p, buf + MR_FRAME_HEADER);
+}
+
+/* Every proper prefix of the frame at buf[0..full) is refused, the cursor
+ * staying put, and the whole frame reads. */
+static void check_every_cut(const char *buf, size_t full, const struct frame *f)
+{
+	for (size_t cut = 0; cut < full; cut++) {
+		const char *p = buf, *key = NULL, *vals = NULL;
+		uint32_t len = 0, nvals = 0;
+		if (mr_frame_get(&p, buf + cut, &key, &len, &vals, &nvals))
+			fail_msg("a frame of %zu bytes (key %u, %u words) cut to %zu was read",
+				 full, f->len, f->nvals, cut);
+		assert_ptr_equal(p, buf);
+	}
+	const char *p = buf;
+	check_frame(&p, buf + full, f);
+	assert_ptr_equal(p, buf + full);
+}
+
+/* Returns whether the frame at buf, with its header's word count changed to
+ * nvals, reads within buf[0..size). */
+static bool reads_with_words(char *buf, size_t size, uint32_t nvals)
+{
+	memcpy(buf + 4, &nvals, 4);
+	const char *p = buf, *key, *vals;
+	uint32_t len, nv;
+	bool ok = mr_frame_get(&p, buf + size, &key, &len, &vals, &nv);
+	if (!ok)
+		assert_ptr_equal(p, buf);
+	return ok;
 }
 
 static void test_frame_truncated(void **state)
 {
 	MR_UNUSED(state);
-	char buf[64];
-	mr_value in = {.u = UINT64_C(0x0123456789abcdef)};
-	const char *k = "key-of-20-bytes-long";
-	char *e = mr_frame_put(buf, k, 20, in);
-	size_t full = (size_t)(e - buf);
-	assert_int_equal(full, MR_FRAME_HEADER + 20);
-	/* Every proper prefix is refused, header or body cut short. */
-	for (size_t cut = 0; cut < full; cut++) {
-		const char *p = buf, *key = NULL;
-		uint32_t len = 0;
-		mr_value v;
-		assert_false(mr_frame_get(&p, buf + cut, &key, &len, &v));
-		assert_ptr_equal(p, buf); /* the cursor stays */
+	static const uint32_t keylens[] = {0, 1, 7, 8, 20};
+	static const uint32_t counts[] = {0, 1, 2, 3, MAX_WORDS};
+	char buf[MR_FRAME_HEADER + 8 * MAX_WORDS + 32];
+	struct frame f;
+	uint64_t s = 5;
+	for (size_t a = 0; a < sizeof(keylens) / sizeof(keylens[0]); a++) {
+		for (size_t b = 0; b < sizeof(counts) / sizeof(counts[0]); b++) {
+			f.len = keylens[a];
+			f.nvals = counts[b];
+			for (uint32_t j = 0; j < f.len; j++)
+				f.key[j] = (char)('a' + j);
+			for (uint32_t j = 0; j < MAX_WORDS; j++)
+				f.v[j].u = splitmix64(&s);
+			char *e = mr_frame_put(buf, f.key, f.len, f.v, f.nvals);
+			size_t full = (size_t)(e - buf);
+			assert_int_equal(full, mr_frame_size(f.len, f.nvals));
+			check_every_cut(buf, full, &f);
+			/* Also from an odd address: nothing depends on alignment. */
+			char odd[sizeof(buf) + 1];
+			memcpy(odd + 1, buf, full);
+			check_every_cut(odd + 1, full, &f);
+
+			/* A word count claiming more than the bytes left holds:
+			 * one word more, a few, and counts whose size overflows
+			 * 32 bits, is refused; the true count reads. */
+			static const uint32_t more[] = {
+				1, 2, 5, 0x1fffffff, 0x20000000, 0x20000001, 0x7fffffff};
+			for (size_t m = 0; m < sizeof(more) / sizeof(more[0]); m++)
+				if (reads_with_words(buf, full, f.nvals + more[m]))
+					fail_msg("%u words claimed in a frame with %u read",
+						 f.nvals + more[m], f.nvals);
+			assert_false(reads_with_words(buf, full, UINT32_MAX));
+			assert_true(reads_with_words(buf, full, f.nvals));
+		}
 	}
-	const char *p = buf, *key;
-	uint32_t len;
-	mr_value v;
-	assert_true(mr_frame_get(&p, buf + full, &key, &len, &v));
-	assert_int_equal(len, 20);
-	assert_memory_equal(key, k, 20);
-	assert_int_equal(v.u, in.u);
 
 	/* A header claiming a huge key with a short body is refused. */
-	char hdr[MR_FRAME_HEADER + 4];
-	mr_frame_put(hdr, "abcd", 4, in);
+	mr_value in = {.u = UINT64_C(0x0123456789abcdef)};
+	char hdr[MR_FRAME_HEADER + 8 + 4];
+	mr_frame_put(hdr, "abcd", 4, &in, 1);
 	uint32_t huge = UINT32_MAX;
 	memcpy(hdr, &huge, 4);
-	p = hdr;
-	assert_false(mr_frame_get(&p, hdr + sizeof(hdr), &key, &len, &v));
+	const char *p = hdr, *key, *vals;
+	uint32_t len, nvals;
+	assert_false(mr_frame_get(&p, hdr + sizeof(hdr), &key, &len, &vals, &nvals));
 	assert_ptr_equal(p, hdr);
+	/* A key length taking the place of the words it lacks is refused: one
+	 * word and a 4-byte key, read as no words and a 12-byte key, reads;
+	 * as one word and a 12-byte key does not. */
+	mr_frame_put(hdr, "abcd", 4, &in, 1);
+	uint32_t twelve = 12;
+	memcpy(hdr, &twelve, 4);
+	p = hdr;
+	assert_false(mr_frame_get(&p, hdr + sizeof(hdr), &key, &len, &vals, &nvals));
+	assert_ptr_equal(p, hdr);
+	assert_true(reads_with_words(hdr, sizeof(hdr), 0));
+
 	/* Two frames, the second one cut: the first reads, then false. */
-	char two[2 * MR_FRAME_HEADER + 6];
-	char *q = mr_frame_put(two, "abc", 3, in);
-	mr_frame_put(q, "xyz", 3, in);
+	mr_value two_words[2] = {{.u = 1}, {.u = 2}};
+	char two[2 * MR_FRAME_HEADER + 16 + 6];
+	char *q = mr_frame_put(two, "abc", 3, two_words, 2);
+	mr_frame_put(q, "xyz", 3, &in, 0);
 	p = two;
 	const char *end = two + sizeof(two) - 1;
-	assert_true(mr_frame_get(&p, end, &key, &len, &v));
+	assert_true(mr_frame_get(&p, end, &key, &len, &vals, &nvals));
 	assert_int_equal(len, 3);
+	assert_int_equal(nvals, 2);
 	assert_memory_equal(key, "abc", 3);
-	assert_false(mr_frame_get(&p, end, &key, &len, &v));
+	assert_memory_equal(vals, two_words, 16);
+	assert_false(mr_frame_get(&p, end, &key, &len, &vals, &nvals));
 	assert_ptr_equal(p, q);
 }
 
