@@ -29,8 +29,15 @@ int mr_reduce(mr_ctx *c, const mr_buf *recv, mr_table **out)
 	mr_emitter_init(&em, t, &vals);
 	int rc = MR_OK;
 	p = recv->data;
-	while (rc == MR_OK && mr_frame_get(&p, end, &key, &len, &v, &nv))
+	while (rc == MR_OK && mr_frame_get(&p, end, &key, &len, &v, &nv)) {
+		if (vals.kind == MR_VK_SET ? nv == 0 : nv != vals.width) {
+			mr_rank_error("shuffle delivered a value of %u words, not %u", nv,
+				      vals.kind == MR_VK_SET ? 1 : vals.width);
+			rc = MR_ERR_MPI;
+			break;
+		}
 		rc = mr_emit_words(&em, key, len, v, nv);
+	}
 	int frc = mr_emitter_finish(&em);
 	if (rc == MR_OK)
 		rc = frc;

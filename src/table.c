@@ -192,17 +192,34 @@ static int set_merge(mr_table *t, uint64_t *off, const char *in, uint32_t m)
 	uint64_t x = mr_load64(in);
 	if (m == 1 && n > 0 && b[n].u == x)
 		return MR_OK; /* the usual case: the member it added last */
-	if (m == 1 && (n == 0 || b[n].u < x)) {
+	if (m == 1) {
+		/* One member: append it, or insert it where a binary search
+		 * finds its place (members from one rank's ranges come in
+		 * ascending order, so appends are the rule). */
+		size_t lo = 0, hi = n;
+		if (n > 0 && b[n].u > x) {
+			while (lo < hi) {
+				size_t mid = lo + (hi - lo) / 2;
+				if (b[mid + 1].u < x)
+					lo = mid + 1;
+				else
+					hi = mid;
+			}
+			if (b[lo + 1].u == x)
+				return MR_OK;
+		} else {
+			lo = n;
+		}
 		if (!(b = set_room(t, off, (uint64_t)n + 1)))
 			goto too_big;
-		b[n + 1].u = x;
+		memmove(b + lo + 2, b + lo + 1, (n - lo) * 8);
+		b[lo + 1].u = x;
 		b[0] = SET_HEAD(n + 1, SET_CAP(b[0]));
 		return MR_OK;
 	}
 	/* The general case: merge into scratch, then copy back. */
 	t->scratch.len = 0;
 	uint64_t *out = (uint64_t *)(void *)mr_buf_tail(&t->scratch, mr_mul((size_t)n + m, 8));
-	b = varena_at(t, *off);
 	size_t i = 0, j = 0, k = 0;
 	while (i < n || j < m) {
 		uint64_t a = i < n ? b[i + 1].u : UINT64_MAX;
