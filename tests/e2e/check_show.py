@@ -6,10 +6,11 @@ result files whose key offsets are damaged (decreasing, or past key_bytes).
 Bad usage exits 2.
 
 The value shapes: one number (key<TAB>value); a set, from an invindex run
-and from a crafted file (key<TAB>m1,m2,...); several fields, crafted, with
-and without creation order kept in the file (key<TAB>name=value<TAB>...,
-fields in creation order, else by name).  A set whose value_offsets are
-damaged, and a field shorter than the keys, are refused like bad offsets.
+and from a crafted file (key<TAB>m1,m2,...); several fields, from a groupby
+run and crafted, with and without creation order kept in the file
+(key<TAB>name=value<TAB>..., fields in creation order, else by name).  A
+set whose value_offsets are damaged, and a field shorter than the keys, are
+refused like bad offsets.
 
 Usage:
   tests/e2e/check_show.py --mpimr build/mpimr
@@ -43,6 +44,18 @@ def set_lines(path, job):
     return b"".join(escaped(kb[ko[i]:ko[i + 1]]) + b"\t"
                     + b",".join(b"%d" % v for v in vals[vo[i]:vo[i + 1]]) + b"\n"
                     for i in range(len(ko) - 1))
+
+
+def field_lines(path, job):
+    """The lines show should print for a result of several fields, from h5py
+    (which lists a group's members as the file does)."""
+    with h5py.File(path, "r") as f:
+        g = f[job]
+        kb, ko = g["key_bytes"][()].tobytes(), g["key_offsets"][()]
+        fields = [(name, g["values"][name][()]) for name in g["values"]]
+    return b"".join(escaped(kb[ko[i]:ko[i + 1]]) + b"".join(
+        b"\t" + name.encode() + b"=" + number(v[i]) for name, v in fields) + b"\n"
+        for i in range(len(ko) - 1))
 
 
 def replace_table(src, dst, keys):
@@ -143,6 +156,26 @@ def main():
             r = mrtest.run([args.mpimr, "show", sets, "--top", "1"])
             expect("show --top 1 prints a set's first row",
                    r.rc == 0 and r.out == b"a\t0,2\n", r.describe())
+
+        # Fields: a groupby run (count, mean, max of a column), by name.
+        csv = os.path.join(tmp, "t.csv")
+        with open(csv, "wb") as f:
+            f.write(b"city,temp\nOslo,3\nRome,20\nOslo,5\nRome,22.5\nLima,7\n")
+        grouped = os.path.join(tmp, "grouped.h5")
+        r = mrtest.run([args.mpimr, "groupby", "-q", "--key", "city", "--value", "temp",
+                        "--op", "count", "--op", "mean", "--op", "max", csv, "-o", grouped])
+        expect("groupby runs", r.rc == 0, r.describe())
+        if r.rc == 0:
+            want = (b"Oslo\tcount=2\tmax=5\tmean=4\nRome\tcount=2\tmax=22.5\tmean=21.25\n"
+                    b"Lima\tcount=1\tmax=7\tmean=7\n")
+            expect("groupby's fields, as h5py reads them, are the expected ones",
+                   field_lines(grouped, "groupby") == want, field_lines(grouped, "groupby"))
+            r = mrtest.run([args.mpimr, "show", grouped])
+            expect("show prints groupby's fields as name=value, by name",
+                   r.rc == 0 and r.out == want, r.describe())
+            r = mrtest.run([args.mpimr, "show", grouped, "--top", "1"])
+            expect("show --top 1 prints groupby's first row",
+                   r.rc == 0 and r.out == want.splitlines(keepends=True)[0], r.describe())
 
         crafted_set = os.path.join(tmp, "crafted_set.h5")
         rows = [(b"multi", [0, 3, 17]), (b"x\ty", [2]), (b"none", []),
