@@ -38,7 +38,7 @@ static void job_usage(FILE *f, const mr_job *job)
 		fprintf(f, "  %-20s  %s\n", opt, o->help ? o->help : "");
 	}
 	fprintf(f, "INPUT is a file or a directory (read recursively, in byte order of\n"
-		   "names). Run under mpirun or srun for more ranks; alone, it is one rank.\n"
+		   "full paths). Run under mpirun or srun for more ranks; alone, it is one rank.\n"
 		   "\n"
 		   "  -o, --output FILE     the HDF5 file to write (required)\n"
 		   "      --force           replace FILE if it exists, once the job succeeds\n"

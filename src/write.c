@@ -270,7 +270,11 @@ static mr_value write_values(struct out *o, hid_t g, const mr_result *res, uint6
 		write_1d(o, g, "values", vt, all, before, res->n, res->values);
 		return field_total(c, res->values, res->n, 1);
 	}
-	hid_t vg = MR_H5(H5Gcreate2(g, "values", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+	/* Fields keep the job's order for readers that ask (h5py, show). */
+	hid_t gcpl = MR_H5(H5Pcreate(H5P_GROUP_CREATE));
+	MR_H5(H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED));
+	hid_t vg = MR_H5(H5Gcreate2(g, "values", H5P_DEFAULT, gcpl, H5P_DEFAULT));
+	H5Pclose(gcpl);
 	mr_value *col = mr_malloc(mr_mul(res->n + 1, sizeof(mr_value)));
 	for (int f = 0; f < width; f++) {
 		char num[16];
