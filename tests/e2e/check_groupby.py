@@ -35,7 +35,8 @@ Modes (each generates its inputs in WORKDIR from a fixed seed):
 Every run is checked against the oracle: the keys, each asked-for op's
 dataset (/groupby/values/<op>, float64; count, min and max exactly, sum and
 mean within 1e-9 of the sum of the values' magnitudes), that the ops not
-asked for are absent, and the row order.  Each run is repeated with no
+asked for are absent and the others listed in the job's field order (count,
+sum, min, max, mean), and the row order.  Each run is repeated with no
 launcher (one rank) and the two files must hold the same bytes (keys and
 values): the values are integers and multiples of 1/8, so that every
 summation order gives the same sum.  Last, the checker itself must report
@@ -238,7 +239,8 @@ class Output:
                 raise mrtest.TestFailure("/%s/values is not a group of datasets" % JOB)
             for n in vals:
                 self.raw["values/" + n] = vals[n][()]
-            self.ops = sorted(vals.keys())
+            self.listed = list(vals.keys())  # in creation order, as h5py lists it
+            self.ops = sorted(self.listed)
             st = f.get("stats")
             self.rejected_per_rank = (st["records_rejected"][()]
                                       if st is not None and "records_rejected" in st
@@ -266,6 +268,9 @@ def check_output(out, orc, ops, order, nranks):
     if out.ops != sorted(ops):
         e.append("/%s/values holds %s, want exactly the asked-for ops %s"
                  % (JOB, out.ops, sorted(ops)))
+    elif out.listed != [op for op in OPS if op in ops]:
+        e.append("/%s/values lists %s, want the job's field order (%s)"
+                 % (JOB, out.listed, ", ".join(OPS)))
     if out.attrs.get("rejected", 0) != len(orc.bad):
         e.append("/%s@rejected is %r, want %d" % (JOB, out.attrs.get("rejected"), len(orc.bad)))
     if out.attrs.get("distinct_keys") != len(orc.table):
