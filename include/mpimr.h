@@ -82,6 +82,8 @@ typedef struct mr_option {
 	const char *name; /* without the dashes: "lines" is --lines */
 	int takes_value;  /* --name VALUE (or --name=VALUE) rather than a flag */
 	const char *help; /* one line for --help, e.g. "count whole lines" */
+	const char *value_name; /* what --help calls the value, e.g. "COL";
+				 * NULL: VALUE */
 } mr_option;
 
 typedef struct mr_job {
@@ -174,7 +176,7 @@ mr_origin mr_record_origin(const mr_emitter *out);
 
 /*
  * Rejects the record map was given as malformed, for the reason why (one
- * short line, copied), instead of emitting pairs from it.  Local.  The run
+ * short line, copied, cut at 150 bytes), instead of emitting pairs from it.  Local.  The run
  * counts rejected records and names the first few as FILE:LINE: why, in the
  * order of the inputs, on stderr and in the output file; nothing is dropped
  * silently.  Returns MR_OK, for map to go on with the next record, or, with

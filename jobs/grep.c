@@ -18,8 +18,8 @@ struct grep {
 };
 
 static const mr_option options[] = {
-	{"lines", 0, "count each whole matching line instead of each match"},
-	{NULL, 0, NULL},
+	{"lines", 0, "count each whole matching line instead of each match", NULL},
+	{NULL, 0, NULL, NULL},
 };
 
 static int setup(int argc, char **argv, int is_rank0, void **state)

@@ -74,11 +74,13 @@ struct span {
 };
 
 static const mr_option options[] = {
-	{"key", 1, "COL[,COL...]: group by these; a row without one is malformed"},
-	{"value", 1, "COL: the numeric column (not needed for --op count)"},
-	{"op", 1, "count,sum,mean,min,max: any of them, repeatable (default count)"},
-	{"format", 1, "csv or jsonl (default: .jsonl and .ndjson files JSONL, others CSV)"},
-	{NULL, 0, NULL},
+	{"key", 1, "group by these columns; a row without one is malformed", "COL[,COL...]"},
+	{"value", 1, "the numeric column (not needed for --op count)", "COL"},
+	{"op", 1, "count, sum, mean, min, max: any, comma-separated or repeated "
+		  "(default count)", "OP[,OP...]"},
+	{"format", 1, "csv or jsonl (default: .jsonl and .ndjson files JSONL, others CSV)",
+	 "FORMAT"},
+	{NULL, 0, NULL, NULL},
 };
 
 /* Makes s hold n bytes at least; false when they cannot be had. */

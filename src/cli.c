@@ -34,7 +34,8 @@ static void job_usage(FILE *f, const mr_job *job)
 		job->args ? " " : "", job->args ? job->args : "", job->summary);
 	for (const mr_option *o = job->options; o && o->name; o++) {
 		char opt[64];
-		snprintf(opt, sizeof(opt), "--%s%s", o->name, o->takes_value ? " VALUE" : "");
+		snprintf(opt, sizeof(opt), "--%s%s%s", o->name, o->takes_value ? " " : "",
+			 !o->takes_value ? "" : o->value_name ? o->value_name : "VALUE");
 		fprintf(f, "  %-20s  %s\n", opt, o->help ? o->help : "");
 	}
 	fprintf(f, "INPUT is a file or a directory (read recursively, in byte order of\n"

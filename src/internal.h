@@ -199,7 +199,7 @@ bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_v
  * that the cache misses of many keys overlap; the key bytes are copied. */
 #define MR_EMIT_BATCH 32
 #define MR_REJECT_SHOW 5 /* malformed records named, per rank and per run */
-#define MR_REJECT_WHY 160
+#define MR_REJECT_WHY 151 /* 150 bytes and a NUL */
 struct mr_reader;
 typedef struct mr_reject_at {
 	uint64_t file, offset, line; /* line: 0 until rank 0 counts it */
