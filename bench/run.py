@@ -73,6 +73,12 @@ def install_peers(peers):
     pkgs = {"time", "python3-h5py", "python3-numpy", "python3-matplotlib"}
     for p in peers:
         pkgs.update(PEERS[p][2])
+    return install_packages(pkgs)
+
+
+def install_packages(pkgs):
+    """Installs the missing ones of pkgs from Debian; {package: reason} for
+    each that could not be installed."""
     out = sh([str(BENCH / "install-peers.sh"), *sorted(pkgs)]).stdout
     failed = dict(re.findall(r"^failed (\S+): ?(.*)$", out, re.M))
     for p, why in failed.items():
@@ -108,8 +114,9 @@ def build_mrmpi():
     return exe, None
 
 
-def make_corpus(a):
-    """(name, directory or file, description) of the corpus, made or fetched once."""
+def make_corpus(a, gen=ROOT / "build" / "mpimr-gen-zipf"):
+    """(name, directory or file, description) of the corpus, made or fetched
+    once; gen is the Zipf generator."""
     if a.corpus == "zipf":
         name = f"zipf-{a.size}-v{a.vocab}-f{a.files}-s{a.seed}"
         d = DATA / name
@@ -118,7 +125,7 @@ def make_corpus(a):
             tmp = DATA / (name + ".tmp")
             shutil.rmtree(tmp, ignore_errors=True)
             tmp.mkdir(parents=True)
-            subprocess.run([ROOT / "build" / "mpimr-gen-zipf", "--bytes", a.size, "--vocab", str(a.vocab),
+            subprocess.run([gen, "--bytes", a.size, "--vocab", str(a.vocab),
                             "--files", str(a.files), "--seed", str(a.seed), "--out", tmp], check=True)
             tmp.rename(d)  # the directory exists only once it is complete
         desc = (f"Zipf text from `mpimr-gen-zipf --bytes {a.size} --vocab {a.vocab} "
@@ -157,9 +164,12 @@ def warm_page_cache(files):
 
 
 class Config:
-    def __init__(self, peer, np):
+    """One configuration (peer, process count) and what its runs measured;
+    key names it in logs and scratch paths (by default from PEERS)."""
+
+    def __init__(self, peer, np, key=None):
         self.peer, self.np = peer, np
-        self.key = f"{peer}-np{np}" if PEERS[peer][1] else peer
+        self.key = key or (f"{peer}-np{np}" if PEERS[peer][1] else peer)
         self.times, self.rss_kib, self.job_s, self.job_rss = {}, [], [], []
         self.status, self.agrees = "ok", None
 
@@ -189,6 +199,14 @@ def run_once(cfg, files, out, tools, timeout):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     argv, stdout = command(cfg, files, out, tools)
+    return timed_run(argv, out, stdout, timeout)
+
+
+def timed_run(argv, out, stdout, timeout):
+    """Runs argv in its own session under GNU time, its stdout to the file
+    stdout (None: out/stdout.txt) and stderr to out/stderr.txt, killed with
+    its session past timeout seconds; (wall seconds, peak RSS KiB), or
+    raises RuntimeError.  out must exist."""
     # GNU time's "Maximum resident set size" is the largest single process of
     # the tree it waited for (ru_maxrss of the children), never a sum.
     argv = ["/usr/bin/time", "-v", "-o", f"{out}/time.txt", *argv]
@@ -209,6 +227,47 @@ def run_once(cfg, files, out, tools, timeout):
         raise RuntimeError(f"exit {rc}: {err[-1][:120] if err else 'no message'}")
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", Path(f"{out}/time.txt").read_text())
     return wall, int(m.group(1)) if m else None
+
+
+def run_rounds(cfgs, runs, scratch, keep, launch, check):
+    """Runs every configuration once per round for runs rounds, the order
+    rotated by one each round, each in scratch/KEY.  launch(cfg, outdir)
+    makes outdir, runs the configuration there and returns (wall seconds,
+    peak RSS KiB) or raises RuntimeError (the configuration is then marked
+    failed and not run again); check(cfg, outdir) gives the agreement text of
+    its first successful run.  Times go to cfg.times by round; outputs are
+    deleted unless keep."""
+    for rnd in range(runs):
+        k = rnd % len(cfgs)
+        for c in cfgs[k:] + cfgs[:k]:
+            if c.status != "ok":
+                continue
+            o = scratch / c.key
+            try:
+                wall, rss = launch(c, o)
+            except RuntimeError as e:
+                c.status = f"failed: {e}"
+                log(f"round {rnd + 1} {c.key}: {c.status}")
+                continue
+            c.times[rnd] = wall
+            if rss is not None:
+                c.rss_kib.append(rss)
+            if c.peer.startswith("mpimr") and (o / "stats.json").exists():
+                st = json.loads((o / "stats.json").read_text())
+                if "wall_seconds" in st and st.get("per_rank", {}).get("peak_rss_bytes"):
+                    c.job_s.append(st["wall_seconds"])
+                    c.job_rss.append(max(st["per_rank"]["peak_rss_bytes"]))
+            if c.agrees is None:
+                c.agrees = check(c, o)
+            log(f"round {rnd + 1}/{runs} {c.key}: {wall:.3f} s, agrees: {c.agrees[:60]}")
+            if not keep:
+                shutil.rmtree(o, ignore_errors=True)
+    if not keep:
+        shutil.rmtree(scratch, ignore_errors=True)
+        try:
+            scratch.parent.rmdir()
+        except OSError:
+            pass  # another invocation's scratch is there
 
 
 # ---- reading the answers ----------------------------------------------------
@@ -312,26 +371,36 @@ def machine():
 def summarize(cfgs, wc, nbytes):
     rows = []
     for c in cfgs:
-        t = list(c.times.values())
         np = c.np if PEERS[c.peer][1] or c.peer == "mpimr-direct" else ""
         r = {"peer": c.peer, "label": PEERS[c.peer][0], "np": np,
-             "status": c.status, "runs": len(t), "agrees": c.agrees or ""}
-        if t:
-            med = statistics.median(t)
-            paired = [c.times[k] / wc.times[k] for k in c.times if k in wc.times]
-            r.update(median_s=med, min_s=min(t), max_s=max(t), mb_s=nbytes / 1e6 / med,
-                     times_s=" ".join(f"{x:.3f}" for x in t))
-            if wc.times:
-                r["x_wc_medians"] = med / statistics.median(wc.times.values())
-            if paired:
-                r["x_wc_paired"] = statistics.median(paired)
-            if c.rss_kib:
-                r["peak_rss_mib"] = max(c.rss_kib) / 1024
-            if c.job_s:
-                r["job_s"] = statistics.median(c.job_s)
-                r["job_rss_mib"] = max(c.job_rss) / 2**20
+             "status": c.status, "runs": len(c.times), "agrees": c.agrees or ""}
+        r.update(figures(c, wc, nbytes))
         rows.append(r)
     return rows
+
+
+def figures(c, base, nbytes, ratio="x_wc"):
+    """c's medians as a dict: median_s, min_s, max_s, mb_s, times_s, the
+    ratio to base's time (RATIO_medians: of the medians; RATIO_paired: the
+    median of each round's own ratio), peak_rss_mib, and mpimr's job_s and
+    job_rss_mib; empty if c has no times."""
+    t = list(c.times.values())
+    if not t:
+        return {}
+    med = statistics.median(t)
+    paired = [c.times[k] / base.times[k] for k in c.times if k in base.times]
+    r = dict(median_s=med, min_s=min(t), max_s=max(t), mb_s=nbytes / 1e6 / med,
+             times_s=" ".join(f"{x:.3f}" for x in t))
+    if base.times:
+        r[ratio + "_medians"] = med / statistics.median(base.times.values())
+    if paired:
+        r[ratio + "_paired"] = statistics.median(paired)
+    if c.rss_kib:
+        r["peak_rss_mib"] = max(c.rss_kib) / 1024
+    if c.job_s:
+        r["job_s"] = statistics.median(c.job_s)
+        r["job_rss_mib"] = max(c.job_rss) / 2**20
+    return r
 
 
 def headline(cfgs):
@@ -554,37 +623,8 @@ def main():
 
     cfgs = [Config(p, n) for p in a.peers if p not in absent for n in (a.np if PEERS[p][1] else [1])]
     wc = next(c for c in cfgs if c.peer == "wc")
-    for rnd in range(a.runs):
-        k = rnd % len(cfgs)
-        for c in cfgs[k:] + cfgs[:k]:
-            if c.status != "ok":
-                continue
-            o = scratch / c.key
-            try:
-                wall, rss = run_once(c, files, o, tools, a.timeout)
-            except RuntimeError as e:
-                c.status = f"failed: {e}"
-                log(f"round {rnd + 1} {c.key}: {c.status}")
-                continue
-            c.times[rnd] = wall
-            if rss is not None:
-                c.rss_kib.append(rss)
-            if c.peer.startswith("mpimr") and (o / "stats.json").exists():
-                st = json.loads((o / "stats.json").read_text())
-                if "wall_seconds" in st and st.get("per_rank", {}).get("peak_rss_bytes"):
-                    c.job_s.append(st["wall_seconds"])
-                    c.job_rss.append(max(st["per_rank"]["peak_rss_bytes"]))
-            if c.agrees is None:
-                c.agrees = agreement(ref, read_answer(c, o))
-            log(f"round {rnd + 1}/{a.runs} {c.key}: {wall:.3f} s, agrees: {c.agrees[:60]}")
-            if not a.keep:
-                shutil.rmtree(o, ignore_errors=True)
-    if not a.keep:
-        shutil.rmtree(scratch, ignore_errors=True)
-        try:
-            scratch.parent.rmdir()
-        except OSError:
-            pass  # another invocation's scratch is there
+    run_rounds(cfgs, a.runs, scratch, a.keep, lambda c, o: run_once(c, files, o, tools, a.timeout),
+               lambda c, o: agreement(ref, read_answer(c, o)))
 
     rows = summarize(cfgs, wc, nbytes)
     note = plot(out / "throughput.png", rows, f"word count, {a.corpus_name}: {nbytes / 1e6:.0f} MB, "
