@@ -39,7 +39,11 @@ struct mr_table {
 	mr_values vals;
 	mr_buf varena; /* values of several words, and sets */
 	mr_buf scratch; /* a merged set, being built */
+	uint64_t free_blocks[33]; /* by log2(capacity): a list through the
+				   * blocks' header words; NO_BLOCK ends it */
 };
+
+#define NO_BLOCK UINT64_MAX
 
 #define MAX_LOAD_NUM 7 /* grow past 70% full */
 #define MAX_LOAD_DEN 10
@@ -100,6 +104,8 @@ mr_table *mr_table_new(size_t expected_keys, const mr_values *vals)
 	z = (z ^ (z >> 27)) * UINT64_C(0x94d049bb133111eb);
 	t->salt = (z ^ (z >> 31)) | 1;
 	t->vals = *vals;
+	for (size_t i = 0; i < sizeof(t->free_blocks) / sizeof(t->free_blocks[0]); i++)
+		t->free_blocks[i] = NO_BLOCK;
 	alloc_slots(t, nslots);
 	return t;
 }
@@ -152,10 +158,40 @@ static uint64_t varena_new(mr_table *t, size_t n)
 #define SET_CAP(h)   ((uint32_t)((h).u >> 32))
 #define SET_HEAD(n, cap) ((mr_value){.u = (uint64_t)(cap) << 32 | (n)})
 
+/* A set block of cap members (a power of two, at most 2^31), from the free
+ * list of its size or new; its header is the caller's to set. */
+static uint64_t block_take(mr_table *t, uint64_t cap)
+{
+	unsigned k = (unsigned)__builtin_ctzll(cap);
+	uint64_t off = t->free_blocks[k];
+	if (off == NO_BLOCK)
+		return varena_new(t, (size_t)cap + 1);
+	t->free_blocks[k] = varena_at(t, off)[0].u;
+	return off;
+}
+
+static void block_give(mr_table *t, uint64_t off, uint64_t cap)
+{
+	unsigned k = (unsigned)__builtin_ctzll(cap);
+	varena_at(t, off)[0].u = t->free_blocks[k];
+	t->free_blocks[k] = off;
+}
+
+/* The capacity for n members: a power of two, 2 at least; 0 if too many. */
+static uint64_t set_cap(uint64_t n)
+{
+	if (n > (UINT64_C(1) << 31))
+		return 0;
+	uint64_t cap = 2;
+	while (cap < n)
+		cap *= 2;
+	return cap;
+}
+
 static uint64_t set_new(mr_table *t, const char *in, uint32_t m)
 {
-	uint32_t cap = m < 2 ? 2 : m;
-	uint64_t off = varena_new(t, (size_t)cap + 1);
+	uint64_t cap = set_cap(m);
+	uint64_t off = block_take(t, cap);
 	mr_value *b = varena_at(t, off);
 	b[0] = SET_HEAD(m, cap);
 	memcpy(b + 1, in, (size_t)m * 8);
@@ -163,21 +199,22 @@ static uint64_t set_new(mr_table *t, const char *in, uint32_t m)
 }
 
 /* The set at *off, with room for n members: moved to a bigger block if it
- * has less. */
+ * has less.  NULL if n is more than a set may hold. */
 static mr_value *set_room(mr_table *t, uint64_t *off, uint64_t n)
 {
 	mr_value *b = varena_at(t, *off);
 	uint32_t count = SET_COUNT(b[0]), cap = SET_CAP(b[0]);
 	if (n <= cap)
 		return b;
-	uint64_t want = (uint64_t)cap * 2 > n ? (uint64_t)cap * 2 : n;
-	if (want > UINT32_MAX)
+	uint64_t want = set_cap(n);
+	if (want == 0)
 		return NULL;
-	uint64_t to = varena_new(t, (size_t)want + 1);
+	uint64_t to = block_take(t, want);
 	b = varena_at(t, *off); /* the arena may have moved */
 	mr_value *nb = varena_at(t, to);
 	memcpy(nb + 1, b + 1, (size_t)count * 8);
-	nb[0] = SET_HEAD(count, (uint32_t)want);
+	nb[0] = SET_HEAD(count, want);
+	block_give(t, *off, cap);
 	*off = to;
 	return nb;
 }
@@ -240,7 +277,7 @@ static int set_merge(mr_table *t, uint64_t *off, const char *in, uint32_t m)
 	b[0] = SET_HEAD((uint32_t)k, SET_CAP(b[0]));
 	return MR_OK;
 too_big:
-	mr_rank_error("a set of more than %u members", (unsigned)UINT32_MAX);
+	mr_rank_error("a set of more than 2^31 members");
 	return MR_ERR_LIMIT;
 }
 
@@ -281,27 +318,35 @@ static MR_ALWAYS_INLINE void store_value(mr_table *t, enum mr_vkind kind, struct
 	}
 }
 
-/* w[0..1] is the key of a short key (len <= 16) as two zero-padded words. */
-static MR_ALWAYS_INLINE int upsert(mr_table *t, enum mr_vkind kind, const char *key, size_t len,
-				   uint64_t hash, const void *v, uint32_t nvals, bool padded,
-				   const uint64_t w[2])
+/* The slot that holds key, or the empty one where it would go.  w[0..1] is
+ * a short key (len <= 16) as two zero-padded words. */
+static MR_ALWAYS_INLINE struct slot *find(const mr_table *t, uint64_t tag, const char *key,
+					  size_t len, bool padded, const uint64_t w[2])
 {
-	uint64_t tag = make_tag(hash, len);
 	size_t i = home(t, tag);
 	for (;;) {
 		struct slot *s = &t->slots[i];
 		if (!s->tag)
-			break;
+			return s;
 		if (s->tag == tag) {
 			bool same = len <= INLINE_MAX ? load64(s->k.key) == w[0] &&
 								load64(s->k.key + 8) == w[1]
 						      : same_long_key(t, s, key, len, padded);
 			if (same)
-				return merge_value(t, kind, s, v, nvals);
+				return s;
 		}
 		i = (i + 1) & t->mask;
 	}
-	struct slot *s = &t->slots[i];
+}
+
+static MR_ALWAYS_INLINE int upsert(mr_table *t, enum mr_vkind kind, const char *key, size_t len,
+				   uint64_t hash, const void *v, uint32_t nvals, bool padded,
+				   const uint64_t w[2])
+{
+	uint64_t tag = make_tag(hash, len);
+	struct slot *s = find(t, tag, key, len, padded, w);
+	if (s->tag)
+		return merge_value(t, kind, s, v, nvals);
 	if (len <= INLINE_MAX) {
 		memcpy(s->k.key, w, INLINE_MAX);
 	} else {
@@ -315,8 +360,8 @@ static MR_ALWAYS_INLINE int upsert(mr_table *t, enum mr_vkind kind, const char *
 		memset(a + (len & ~(size_t)7), 0, len % 8 ? 8 : 0);
 		memcpy(a, key, len);
 	}
-	if (kind == MR_VK_SET && nvals > UINT32_MAX - 2) {
-		mr_rank_error("a set of more than %u members", (unsigned)UINT32_MAX);
+	if (kind == MR_VK_SET && set_cap(nvals) == 0) {
+		mr_rank_error("a set of more than 2^31 members");
 		return MR_ERR_LIMIT;
 	}
 	s->tag = tag;
@@ -342,16 +387,40 @@ void mr_table_prefetch(const mr_table *t, uint64_t hash)
 	__builtin_prefetch(&t->slots[home(t, hash)]);
 }
 
+/* A pending key's words: padded keys of up to 16 bytes are followed by
+ * zeros to 16. */
+static MR_ALWAYS_INLINE void pending_words(const mr_pending *p, uint64_t w[2])
+{
+	w[0] = w[1] = 0;
+	if (p->len <= INLINE_MAX) {
+		w[0] = load64(p->key);
+		w[1] = load64(p->key + 8);
+	}
+}
+
 static MR_ALWAYS_INLINE int upsert_batch(mr_table *t, enum mr_vkind kind, const mr_pending *p,
 					 size_t n)
 {
-	for (size_t i = 0; i < n; i++) {
-		/* Padded keys of up to 16 bytes are followed by zeros to 16. */
-		uint64_t w[2] = {0, 0};
-		if (p[i].len <= INLINE_MAX) {
-			w[0] = load64(p[i].key);
-			w[1] = load64(p[i].key + 8);
+	if (kind != MR_VK_ONE) {
+		/* A value in the arena is a second cache miss after the slot's:
+		 * find the batch's slots first (their lines were prefetched)
+		 * and prefetch the values of those that hold one, so that
+		 * these misses overlap too. */
+		for (size_t i = 0; i < n; i++) {
+			uint64_t w[2];
+			pending_words(&p[i], w);
+			const struct slot *s = find(t, make_tag(p[i].hash, p[i].len), p[i].key,
+						    p[i].len, true, w);
+			if (s->tag) {
+				const char *b = t->varena.data + s->value.u;
+				__builtin_prefetch(b);
+				__builtin_prefetch(b + 64);
+			}
 		}
+	}
+	for (size_t i = 0; i < n; i++) {
+		uint64_t w[2];
+		pending_words(&p[i], w);
 		/* A one-word value is the pending's own. */
 		const void *v = kind == MR_VK_ONE ? (const void *)&p[i].value : p[i].vals;
 		int rc = upsert(t, kind, p[i].key, p[i].len, p[i].hash, v, p[i].nvals, true, w);
