@@ -9,8 +9,9 @@
 #     an ordinary build (with -g); `ctest ... -L valgrind` runs the
 #     end-to-end tests at np 2 under valgrind memcheck.
 #   CC=clang cmake -S . -B build-fuzz -DMPIMR_FUZZ=ON
-#     the libFuzzer harness of tests/fuzz (clang only; build its target
-#     alone); `ctest ... -L fuzz` replays the corpus and fuzzes briefly.
+#     the libFuzzer harnesses of tests/fuzz (clang only; build their
+#     targets: fuzz_records, fuzz_groupby, fuzz_frames); `ctest ... -L fuzz`
+#     replays each one's corpus and fuzzes each briefly.
 #
 # Included by the top-level CMakeLists.txt before any target is defined, so
 # that the sanitizer flags reach every target.
