@@ -176,7 +176,7 @@ mr_origin mr_record_origin(const mr_emitter *out);
 
 /*
  * Rejects the record map was given as malformed, for the reason why (one
- * short line, copied, cut at 150 bytes), instead of emitting pairs from it.  Local.  The run
+ * short line, copied, cut at 150 bytes, control bytes shown as '?'), instead of emitting pairs from it.  Local.  The run
  * counts rejected records and names the first few as FILE:LINE: why, in the
  * order of the inputs, on stderr and in the output file; nothing is dropped
  * silently.  Returns MR_OK, for map to go on with the next record, or, with

@@ -126,7 +126,11 @@ int mr_reject(mr_emitter *out, const char *why)
 		r->file = o.file;
 		r->offset = o.offset;
 		r->line = 0;
-		snprintf(r->why, sizeof(r->why), "%s", why ? why : "malformed");
+		/* One line, whatever the job passed: control bytes become '?'. */
+		snprintf(r->why, sizeof(r->why), "%s", why && *why ? why : "malformed");
+		for (char *c = r->why; *c; c++)
+			if ((unsigned char)*c < 0x20 || *c == 0x7f)
+				*c = '?';
 		if (out->nshown < MR_REJECT_SHOW)
 			out->nshown++;
 	}
