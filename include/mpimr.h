@@ -79,9 +79,9 @@ typedef struct mr_emitter mr_emitter;
 
 /* An option a job takes on the command line, besides the engine's own. */
 typedef struct mr_option {
-	const char *name; /* without the dashes: "lines" is --lines */
-	int takes_value;  /* --name VALUE (or --name=VALUE) rather than a flag */
-	const char *help; /* one line for --help, e.g. "count whole lines" */
+	const char *name;	/* without the dashes: "lines" is --lines */
+	int takes_value;	/* --name VALUE (or --name=VALUE) rather than a flag */
+	const char *help;	/* one line for --help, e.g. "count whole lines" */
 	const char *value_name; /* what --help calls the value, e.g. "COL";
 				 * NULL: VALUE */
 } mr_option;
@@ -176,8 +176,8 @@ mr_origin mr_record_origin(const mr_emitter *out);
 
 /*
  * Rejects the record map was given as malformed, for the reason why (one
- * short line, copied, cut at 150 bytes, control bytes shown as '?'), instead of emitting pairs from it.  Local.  The run
- * counts rejected records and names the first few as FILE:LINE: why, in the
+ * short line, copied, cut at 150 bytes, control bytes shown as '?'), instead of emitting pairs from
+ * it.  Local.  The run counts rejected records and names the first few as FILE:LINE: why, in the
  * order of the inputs, on stderr and in the output file; nothing is dropped
  * silently.  Returns MR_OK, for map to go on with the next record, or, with
  * --strict (mr_config.strict), MR_ERR_INPUT, for map to return: the run then

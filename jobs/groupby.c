@@ -76,8 +76,10 @@ struct span {
 static const mr_option options[] = {
 	{"key", 1, "group by these columns; a row without one is malformed", "COL[,COL...]"},
 	{"value", 1, "the numeric column (not needed for --op count)", "COL"},
-	{"op", 1, "count, sum, mean, min, max: any, comma-separated or repeated "
-		  "(default count)", "OP[,OP...]"},
+	{"op", 1,
+	 "count, sum, mean, min, max: any, comma-separated or repeated "
+	 "(default count)",
+	 "OP[,OP...]"},
 	{"format", 1, "csv or jsonl (default: .jsonl and .ndjson files JSONL, others CSV)",
 	 "FORMAT"},
 	{NULL, 0, NULL, NULL},

@@ -35,7 +35,9 @@ static void job_usage(FILE *f, const mr_job *job)
 	for (const mr_option *o = job->options; o && o->name; o++) {
 		char opt[64];
 		snprintf(opt, sizeof(opt), "--%s%s%s", o->name, o->takes_value ? " " : "",
-			 !o->takes_value ? "" : o->value_name ? o->value_name : "VALUE");
+			 !o->takes_value ? ""
+			 : o->value_name ? o->value_name
+					 : "VALUE");
 		fprintf(f, "  %-20s  %s\n", opt, o->help ? o->help : "");
 	}
 	fprintf(f, "INPUT is a file or a directory (read recursively, in byte order of\n"
@@ -56,7 +58,7 @@ static void job_usage(FILE *f, const mr_job *job)
 		   "      --progress        show map progress on a terminal\n"
 		   "      --strict          a record the job finds malformed fails the run\n"
 		   "                        (by default it is counted, named and skipped)\n"
-		   "  -q, --quiet           print errors only\n"
+		   "  -q, --quiet           print errors and warnings only\n"
 		   "  -v, --verbose         add min/mean/max over ranks to each phase line\n"
 		   "  -h, --help            print this help\n"
 		   "\n"

@@ -110,6 +110,21 @@ mr_origin mr_record_origin(const mr_emitter *out)
 	};
 }
 
+/* Drops a UTF-8 sequence cut short at the end of s (by snprintf's limit),
+ * so that the text stays valid where the job's was. */
+static void cut_utf8(char *s)
+{
+	size_t n = strlen(s), i = n, back = 0;
+	while (i > 0 && back < 3 && ((unsigned char)s[i - 1] & 0xc0) == 0x80)
+		i--, back++;
+	if (i == 0)
+		return;
+	unsigned char lead = (unsigned char)s[i - 1];
+	size_t want = lead >= 0xf0 ? 4 : lead >= 0xe0 ? 3 : lead >= 0xc0 ? 2 : 1;
+	if (want > 1 && back + 1 < want)
+		s[i - 1] = '\0';
+}
+
 int mr_reject(mr_emitter *out, const char *why)
 {
 	out->rejected++;
@@ -131,6 +146,7 @@ int mr_reject(mr_emitter *out, const char *why)
 		for (char *c = r->why; *c; c++)
 			if ((unsigned char)*c < 0x20 || *c == 0x7f)
 				*c = '?';
+		cut_utf8(r->why);
 		if (out->nshown < MR_REJECT_SHOW)
 			out->nshown++;
 	}

@@ -15,8 +15,8 @@
 #define XXH_INLINE_ALL
 #include <xxhash.h>
 
-#define MR_PRINTF(f, a) __attribute__((format(printf, f, a)))
-#define MR_UNUSED(x)	((void)(x))
+#define MR_PRINTF(f, a)	 __attribute__((format(printf, f, a)))
+#define MR_UNUSED(x)	 ((void)(x))
 #define MR_ALWAYS_INLINE inline __attribute__((always_inline))
 
 /* ---- memory (buf.c) ---------------------------------------------------
@@ -197,12 +197,12 @@ bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_v
 /* ---- the emitter (emit.c) --------------------------------------------
  * Emits are queued and applied to a table in batches of MR_EMIT_BATCH, so
  * that the cache misses of many keys overlap; the key bytes are copied. */
-#define MR_EMIT_BATCH 32
-#define MR_REJECT_SHOW 5 /* malformed records named, per rank and per run */
-#define MR_REJECT_WHY 151 /* 150 bytes and a NUL */
+#define MR_EMIT_BATCH  32
+#define MR_REJECT_SHOW 5   /* malformed records named, per rank and per run */
+#define MR_REJECT_WHY  151 /* 150 bytes and a NUL */
 struct mr_reader;
 typedef struct mr_reject_at {
-	uint64_t file, offset, line; /* line: 0 until rank 0 counts it */
+	uint64_t file, offset, line; /* line: rank 0 counts it, 0 if it cannot */
 	char why[MR_REJECT_WHY];
 } mr_reject_at;
 struct mr_emitter {
@@ -266,7 +266,7 @@ typedef struct mr_reader {
 	mr_buf block; /* scratch */
 	mr_buf carry; /* a record that spans blocks */
 	uint64_t bytes_read;
-	uint64_t pos; /* where the next span starts */
+	uint64_t pos;	  /* where the next span starts */
 	const char *span; /* the last span handed out, and its file offset */
 	uint64_t span_off;
 	uint64_t end; /* the range's end: no record starting here is ours */
@@ -364,9 +364,9 @@ typedef struct mr_range {
 /* The final, ordered slice of the table this rank writes. */
 typedef struct mr_result {
 	size_t n;
-	mr_buf keys;	   /* key bytes, concatenated */
-	uint64_t *offsets; /* [n+1], local: key i is keys[offsets[i]..offsets[i+1]) */
-	mr_value *values;  /* [n * width] (fields row by row), or a set's members */
+	mr_buf keys;		 /* key bytes, concatenated */
+	uint64_t *offsets;	 /* [n+1], local: key i is keys[offsets[i]..offsets[i+1]) */
+	mr_value *values;	 /* [n * width] (fields row by row), or a set's members */
 	uint64_t *value_offsets; /* sets only: [n+1], key i's members */
 } mr_result;
 void mr_result_release(mr_result *r);
@@ -388,7 +388,7 @@ typedef struct mr_ctx {
 	mr_reject_at shown[MR_REJECT_SHOW];
 	uint64_t rejected;
 	char *rejected_first; /* "PATH:LINE: why" lines */
-	char tmp_path[4096]; /* the output's temporary name */
+	char tmp_path[4096];  /* the output's temporary name */
 } mr_ctx;
 
 /* ---- fault injection for tests (fault.c) ------------------------------
@@ -416,10 +416,11 @@ int mr_shuffle(mr_ctx *c, mr_table **t, mr_buf *recv);
 int mr_reduce(mr_ctx *c, const mr_buf *recv, mr_table **out);
 /* Local: calls the job's finish, if any, on every value of t. */
 int mr_finish(mr_ctx *c, mr_table *t);
-/* Collective, after map: gathers the records the job rejected to rank 0,
- * which names the first few (with line numbers); every rank learns the
- * count.  With --strict, any rejection fails the run (MR_ERR_INPUT). */
-int mr_rejects_gather(mr_ctx *c);
+/* Collective, after map, given this rank's map status: gathers the records
+ * the job rejected to rank 0, which names the first few (with line numbers);
+ * every rank learns the count.  With --strict, any rejection fails the run
+ * (MR_ERR_INPUT).  Says nothing if map failed anywhere for another reason. */
+int mr_rejects_gather(mr_ctx *c, int map_status);
 /* Collective: orders the table globally as cfg->order says; consumes *t. */
 int mr_order(mr_ctx *c, mr_table **t, mr_result *out);
 /* Collective: rank 0 checks that cfg->output can be written (before any

@@ -20,30 +20,34 @@ static int cmp_at(const void *x, const void *y)
 	return (a->offset > b->offset) - (a->offset < b->offset);
 }
 
-/* 1 + the newlines before offset in path, or 0 if the file cannot be read. */
-static uint64_t line_of(const char *path, uint64_t offset)
+/* The line numbers of at[0..n), all in one file and in offset order: 1 + the
+ * newlines before each offset, counted in one pass over the file up to the
+ * last of them; 0 where the file cannot be read. */
+static void count_lines(const char *path, mr_reject_at *at, size_t n)
 {
 	int fd = open(path, O_RDONLY);
-	if (fd < 0)
-		return 0;
 	enum { BLOCK = 1 << 20 };
 	char *buf = mr_malloc(BLOCK);
-	uint64_t line = 1, at = 0;
-	while (at < offset) {
-		size_t want = offset - at < BLOCK ? (size_t)(offset - at) : BLOCK;
-		ssize_t k = pread(fd, buf, want, (off_t)at);
-		if (k <= 0) {
-			line = 0;
-			break;
+	uint64_t line = 1, pos = 0;
+	for (size_t i = 0; i < n; i++) {
+		while (fd >= 0 && pos < at[i].offset) {
+			uint64_t left = at[i].offset - pos;
+			ssize_t k = pread(fd, buf, left < BLOCK ? (size_t)left : BLOCK, (off_t)pos);
+			if (k <= 0) {
+				close(fd);
+				fd = -1;
+				break;
+			}
+			for (const char *p = buf, *end = buf + k;
+			     (p = memchr(p, '\n', (size_t)(end - p))); p++)
+				line++;
+			pos += (uint64_t)k;
 		}
-		for (const char *p = buf, *end = buf + k; (p = memchr(p, '\n', (size_t)(end - p)));
-		     p++)
-			line++;
-		at += (uint64_t)k;
+		at[i].line = fd >= 0 ? line : 0;
 	}
 	free(buf);
-	close(fd);
-	return line;
+	if (fd >= 0)
+		close(fd);
 }
 
 /* Rank 0: the run's first few, as "PATH:LINE: why" lines. */
@@ -52,16 +56,20 @@ static char *describe(const mr_ctx *c, mr_reject_at *all, size_t n)
 	qsort(all, n, sizeof(*all), cmp_at);
 	if (n > MR_REJECT_SHOW)
 		n = MR_REJECT_SHOW;
+	for (size_t i = 0, j; i < n; i = j) {
+		for (j = i + 1; j < n && all[j].file == all[i].file; j++)
+			;
+		count_lines(mr_file_path(&c->files, (size_t)all[i].file), all + i, j - i);
+	}
 	mr_buf text = {0};
 	for (size_t i = 0; i < n; i++) {
 		const char *path = mr_file_path(&c->files, (size_t)all[i].file);
-		uint64_t line = line_of(path, all[i].offset);
 		char head[64];
-		if (line)
-			snprintf(head, sizeof(head), ":%llu: ", (unsigned long long)line);
+		if (all[i].line)
+			snprintf(head, sizeof(head), ":%llu: ", (unsigned long long)all[i].line);
 		else
-			snprintf(head, sizeof(head), ": byte %llu: ",
-				 (unsigned long long)all[i].offset);
+			snprintf(head, sizeof(head),
+				 ": byte %llu: ", (unsigned long long)all[i].offset);
 		if (i)
 			mr_buf_add(&text, "\n", 1);
 		mr_buf_add(&text, path, strlen(path));
@@ -72,12 +80,17 @@ static char *describe(const mr_ctx *c, mr_reject_at *all, size_t n)
 	return text.data;
 }
 
-int mr_rejects_gather(mr_ctx *c)
+int mr_rejects_gather(mr_ctx *c, int map_status)
 {
-	uint64_t mine = c->count[MR_C_REJECTED], total = 0;
-	MR_MPI(MPI_Allreduce(&mine, &total, 1, MPI_UINT64_T, MPI_SUM, c->comm));
+	/* How many, and whether map failed anywhere for another reason (its
+	 * rank said why; a partial count would only mislead). */
+	bool strict_stop = c->cfg->strict && c->count[MR_C_REJECTED] > 0;
+	uint64_t mine[2] = {c->count[MR_C_REJECTED], map_status != MR_OK && !strict_stop};
+	uint64_t all2[2];
+	MR_MPI(MPI_Allreduce(mine, all2, 2, MPI_UINT64_T, MPI_SUM, c->comm));
+	uint64_t total = all2[0];
 	c->rejected = total;
-	if (total == 0)
+	if (total == 0 || all2[1] > 0)
 		return MR_OK;
 
 	/* Every rank's first few to rank 0: MR_REJECT_SHOW slots each, the
@@ -116,6 +129,7 @@ int mr_rejects_gather(mr_ctx *c)
 			 (int)(nl ? (size_t)(nl - text) : strlen(text)), text);
 		return MR_ERR_INPUT;
 	}
+	/* A warning, not information: -q keeps it, as data was left out. */
 	mr_error("warning: %llu malformed record%s skipped (--strict makes them an error); "
 		 "the first:",
 		 (unsigned long long)total, total == 1 ? "" : "s");

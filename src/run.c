@@ -11,9 +11,9 @@ const char *const mr_phase_names[MR_NPHASES] = {
 };
 
 const char *const mr_counter_names[MR_NCOUNTERS] = {
-	"bytes_read", "records",	"pairs_emitted",  "keys_mapped", "pairs_sent",
-	"bytes_sent", "pairs_received", "bytes_received", "keys_out",	 "peak_rss_bytes",
-	"records_rejected",
+	"bytes_read", "records",	"pairs_emitted",    "keys_mapped",
+	"pairs_sent", "bytes_sent",	"pairs_received",   "bytes_received",
+	"keys_out",   "peak_rss_bytes", "records_rejected",
 };
 
 /* Ends a phase: its time on this rank, then the agreement on success. */
@@ -28,8 +28,7 @@ static int end_phase(mr_ctx *c, enum mr_phase p, double *t, int rc)
 
 static int check_job(const mr_job *job, const mr_config *cfg)
 {
-	if (!job || !job->name || !job->map ||
-	    (!job->combine && job->value_type != MR_U64_SET)) {
+	if (!job || !job->name || !job->map || (!job->combine && job->value_type != MR_U64_SET)) {
 		mr_error("a job needs a name, a map and a combine");
 		return MR_ERR_USAGE;
 	}
@@ -64,7 +63,7 @@ static int run_phases(mr_ctx *c)
 		rc = mr_map(c, ranges, nranges, &table);
 		/* Malformed records are named even if map failed elsewhere; a
 		 * rank that failed at once has rejected none. */
-		int rrc = mr_rejects_gather(c);
+		int rrc = mr_rejects_gather(c, rc);
 		rc = end_phase(c, MR_PHASE_MAP, &t, rc != MR_OK ? rc : rrc);
 	}
 	free(ranges);

@@ -12,7 +12,6 @@
 #include <emmintrin.h>
 #endif
 
-
 /* Bit i is set when p[i] is whitespace (space, \t \n \v \f \r), i < 64. */
 static MR_ALWAYS_INLINE uint64_t mr_space_mask64(const unsigned char *p)
 {

@@ -37,8 +37,8 @@ struct mr_table {
 	size_t key_bytes;
 	mr_buf arena; /* long keys, each zero-padded to 8 bytes */
 	mr_values vals;
-	mr_buf varena; /* values of several words, and sets */
-	mr_buf scratch; /* a merged set, being built */
+	mr_buf varena;		  /* values of several words, and sets */
+	mr_buf scratch;		  /* a merged set, being built */
 	uint64_t free_blocks[33]; /* by log2(capacity): a list through the
 				   * blocks' header words; NO_BLOCK ends it */
 };
@@ -154,9 +154,16 @@ static uint64_t varena_new(mr_table *t, size_t n)
 	return off;
 }
 
-#define SET_COUNT(h) ((uint32_t)((h).u & 0xffffffffu))
-#define SET_CAP(h)   ((uint32_t)((h).u >> 32))
-#define SET_HEAD(n, cap) ((mr_value){.u = (uint64_t)(cap) << 32 | (n)})
+/* A set block's header word: the count in bits 0-31, log2 of the capacity in
+ * bits 32-37, and bit 40 set while members were appended out of order (they
+ * are sorted and made distinct before anyone reads the set, see set_tidy). */
+#define SET_COUNT(h)	((uint32_t)(h).u)
+#define SET_CAP(h)	((uint64_t)1 << (((h).u >> 32) & 63))
+#define SET_UNSORTED(h) (((h).u >> 40) & 1)
+static inline mr_value set_head(uint64_t n, uint64_t cap, bool unsorted)
+{
+	return (mr_value){.u = (uint64_t)__builtin_ctzll(cap) << 32 | (uint64_t)unsorted << 40 | n};
+}
 
 /* A set block of cap members (a power of two, at most 2^31), from the free
  * list of its size or new; its header is the caller's to set. */
@@ -193,7 +200,7 @@ static uint64_t set_new(mr_table *t, const char *in, uint32_t m)
 	uint64_t cap = set_cap(m);
 	uint64_t off = block_take(t, cap);
 	mr_value *b = varena_at(t, off);
-	b[0] = SET_HEAD(m, cap);
+	b[0] = set_head(m, cap, false);
 	memcpy(b + 1, in, (size_t)m * 8);
 	return off;
 }
@@ -203,7 +210,8 @@ static uint64_t set_new(mr_table *t, const char *in, uint32_t m)
 static mr_value *set_room(mr_table *t, uint64_t *off, uint64_t n)
 {
 	mr_value *b = varena_at(t, *off);
-	uint32_t count = SET_COUNT(b[0]), cap = SET_CAP(b[0]);
+	uint64_t count = SET_COUNT(b[0]), cap = SET_CAP(b[0]);
+	bool unsorted = SET_UNSORTED(b[0]);
 	if (n <= cap)
 		return b;
 	uint64_t want = set_cap(n);
@@ -213,10 +221,59 @@ static mr_value *set_room(mr_table *t, uint64_t *off, uint64_t n)
 	b = varena_at(t, *off); /* the arena may have moved */
 	mr_value *nb = varena_at(t, to);
 	memcpy(nb + 1, b + 1, (size_t)count * 8);
-	nb[0] = SET_HEAD(count, want);
+	nb[0] = set_head(count, want, unsorted);
 	block_give(t, *off, cap);
 	*off = to;
 	return nb;
+}
+
+static int cmp_u64(const void *x, const void *y)
+{
+	uint64_t a = *(const uint64_t *)x, b = *(const uint64_t *)y;
+	return (a > b) - (a < b);
+}
+
+/* Sorts the set at b and makes its members distinct, if members were
+ * appended out of order. */
+static void set_tidy(mr_value *b)
+{
+	if (!SET_UNSORTED(b[0]))
+		return;
+	uint64_t n = SET_COUNT(b[0]), k = 0;
+	qsort(b + 1, n, sizeof(*b), cmp_u64);
+	for (uint64_t i = 0; i < n; i++)
+		if (k == 0 || b[i + 1].u != b[k].u)
+			b[++k] = b[i + 1];
+	b[0] = set_head(k, SET_CAP(b[0]), false);
+}
+
+/*
+ * Adds member x to the set at *off.  It is appended: a member above the last
+ * keeps the set sorted (members from one rank's ranges come in ascending
+ * order, so that is the rule); one below marks it unsorted, and the set is
+ * tidied when it is full or read.  A full set grows when tidying leaves it
+ * over half full, so a tidy costs at most a sort per cap/2 appends.
+ */
+static int set_add(mr_table *t, uint64_t *off, uint64_t x)
+{
+	mr_value *b = varena_at(t, *off);
+	uint64_t n = SET_COUNT(b[0]);
+	if (n > 0 && b[n].u == x)
+		return MR_OK; /* the usual case: the member it added last */
+	if (n == SET_CAP(b[0])) {
+		set_tidy(b);
+		n = SET_COUNT(b[0]);
+		if (b[n].u == x)
+			return MR_OK; /* tidied, x is now the last */
+		if (n * 2 >= SET_CAP(b[0]) && !(b = set_room(t, off, SET_CAP(b[0]) + 1))) {
+			mr_rank_error("a set of more than 2^31 members");
+			return MR_ERR_LIMIT;
+		}
+	}
+	bool unsorted = SET_UNSORTED(b[0]) || (n > 0 && b[n].u > x);
+	b[n + 1].u = x;
+	b[0] = set_head(n + 1, SET_CAP(b[0]), unsorted);
+	return MR_OK;
 }
 
 /* Adds the sorted, distinct members in[0..m) to the set at *off. */
@@ -224,36 +281,11 @@ static int set_merge(mr_table *t, uint64_t *off, const char *in, uint32_t m)
 {
 	if (m == 0)
 		return MR_OK;
+	if (m == 1)
+		return set_add(t, off, mr_load64(in));
 	mr_value *b = varena_at(t, *off);
+	set_tidy(b);
 	uint32_t n = SET_COUNT(b[0]);
-	uint64_t x = mr_load64(in);
-	if (m == 1 && n > 0 && b[n].u == x)
-		return MR_OK; /* the usual case: the member it added last */
-	if (m == 1) {
-		/* One member: append it, or insert it where a binary search
-		 * finds its place (members from one rank's ranges come in
-		 * ascending order, so appends are the rule). */
-		size_t lo = 0, hi = n;
-		if (n > 0 && b[n].u > x) {
-			while (lo < hi) {
-				size_t mid = lo + (hi - lo) / 2;
-				if (b[mid + 1].u < x)
-					lo = mid + 1;
-				else
-					hi = mid;
-			}
-			if (b[lo + 1].u == x)
-				return MR_OK;
-		} else {
-			lo = n;
-		}
-		if (!(b = set_room(t, off, (uint64_t)n + 1)))
-			goto too_big;
-		memmove(b + lo + 2, b + lo + 1, (n - lo) * 8);
-		b[lo + 1].u = x;
-		b[0] = SET_HEAD(n + 1, SET_CAP(b[0]));
-		return MR_OK;
-	}
 	/* The general case: merge into scratch, then copy back. */
 	t->scratch.len = 0;
 	uint64_t *out = (uint64_t *)(void *)mr_buf_tail(&t->scratch, mr_mul((size_t)n + m, 8));
@@ -274,7 +306,7 @@ static int set_merge(mr_table *t, uint64_t *off, const char *in, uint32_t m)
 	if (!(b = set_room(t, off, k)))
 		goto too_big;
 	memcpy(b + 1, out, k * 8);
-	b[0] = SET_HEAD((uint32_t)k, SET_CAP(b[0]));
+	b[0] = set_head(k, SET_CAP(b[0]), false);
 	return MR_OK;
 too_big:
 	mr_rank_error("a set of more than 2^31 members");
@@ -287,15 +319,13 @@ static MR_ALWAYS_INLINE int merge_value(mr_table *t, enum mr_vkind kind, struct 
 					const void *v, uint32_t nvals)
 {
 	switch (kind) {
-	case MR_VK_ONE: /* v is a pending's value: aligned */
-		return t->vals.combine(&s->value, v);
+	case MR_VK_ONE: /* v is a pending's value: aligned */ return t->vals.combine(&s->value, v);
 	case MR_VK_FIELDS: {
 		mr_value in[MR_MAX_FIELDS];
 		memcpy(in, v, (size_t)t->vals.width * 8);
 		return t->vals.combine(varena_at(t, s->value.u), in);
 	}
-	case MR_VK_SET:
-		return set_merge(t, &s->value.u, v, nvals);
+	case MR_VK_SET: return set_merge(t, &s->value.u, v, nvals);
 	}
 	return MR_ERR_LIMIT;
 }
@@ -305,16 +335,12 @@ static MR_ALWAYS_INLINE void store_value(mr_table *t, enum mr_vkind kind, struct
 					 const void *v, uint32_t nvals)
 {
 	switch (kind) {
-	case MR_VK_ONE:
-		memcpy(&s->value, v, 8);
-		return;
+	case MR_VK_ONE: memcpy(&s->value, v, 8); return;
 	case MR_VK_FIELDS:
 		s->value.u = varena_new(t, t->vals.width);
 		memcpy(varena_at(t, s->value.u), v, (size_t)t->vals.width * 8);
 		return;
-	case MR_VK_SET:
-		s->value.u = set_new(t, v, nvals);
-		return;
+	case MR_VK_SET: s->value.u = set_new(t, v, nvals); return;
 	}
 }
 
@@ -376,6 +402,11 @@ static MR_ALWAYS_INLINE int upsert(mr_table *t, enum mr_vkind kind, const char *
 int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, const void *v,
 		    uint32_t nvals)
 {
+	mr_value one; /* combine takes an aligned value */
+	if (t->vals.kind == MR_VK_ONE) {
+		memcpy(&one, v, sizeof(one));
+		v = &one;
+	}
 	uint64_t w[2] = {0, 0};
 	if (len <= INLINE_MAX)
 		mr_key_words(key, len, w);
@@ -409,8 +440,8 @@ static MR_ALWAYS_INLINE int upsert_batch(mr_table *t, enum mr_vkind kind, const 
 		for (size_t i = 0; i < n; i++) {
 			uint64_t w[2];
 			pending_words(&p[i], w);
-			const struct slot *s = find(t, make_tag(p[i].hash, p[i].len), p[i].key,
-						    p[i].len, true, w);
+			const struct slot *s =
+				find(t, make_tag(p[i].hash, p[i].len), p[i].key, p[i].len, true, w);
 			if (s->tag) {
 				const char *b = t->varena.data + s->value.u;
 				__builtin_prefetch(b);
@@ -481,6 +512,7 @@ bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_v
 		break;
 	case MR_VK_SET:
 		*vals = varena_at(t, s->value.u) + 1;
+		set_tidy(varena_at(t, s->value.u));
 		*nvals = SET_COUNT(varena_at(t, s->value.u)[0]);
 		break;
 	}
