@@ -166,7 +166,8 @@ int mr_emit_fields(mr_emitter *out, const void *key, size_t len, const mr_value 
 /* The job's state (what its setup made, or mr_config.job_state), for map. */
 void *mr_state(const mr_emitter *out);
 
-/* Where the record map was given comes from.  Local, during map only. */
+/* Where the record map was given comes from.  Local, during map only
+ * (elsewhere it is file 0, path "", offset 0). */
 typedef struct mr_origin {
 	uint64_t file;	  /* its input's number: the index in /inputs, from 0 */
 	const char *path; /* that input's path, as in /inputs; borrowed */
@@ -176,12 +177,13 @@ mr_origin mr_record_origin(const mr_emitter *out);
 
 /*
  * Rejects the record map was given as malformed, for the reason why (one
- * short line, copied, cut at 150 bytes, control bytes shown as '?'), instead of emitting pairs from
- * it.  Local.  The run counts rejected records and names the first few as FILE:LINE: why, in the
- * order of the inputs, on stderr and in the output file; nothing is dropped
- * silently.  Returns MR_OK, for map to go on with the next record, or, with
- * --strict (mr_config.strict), MR_ERR_INPUT, for map to return: the run then
- * fails naming the first malformed record and writes no output.
+ * short line, copied: cut at 150 bytes, control bytes shown as '?'),
+ * instead of emitting pairs from it; call it once per record.  Local.  The
+ * run counts rejected records and names the first few as FILE:LINE: why, in
+ * the order of the inputs, on stderr and in the output file; nothing is
+ * dropped silently.  Returns MR_OK, for map to go on with the next record,
+ * or, with --strict (mr_config.strict), MR_ERR_INPUT, for map to return: the
+ * run then fails naming the first malformed record and writes no output.
  */
 int mr_reject(mr_emitter *out, const char *why);
 
