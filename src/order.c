@@ -13,15 +13,24 @@
 #define SAMPLES_PER_RANK 64
 #define MAX_SPLITTER_KEY 256 /* bytes of a sampled key that go to every rank */
 
+/*
+ * 32 bytes, so that a million sort in a few cache-friendly megabytes.  A
+ * one-word value is the item's own value; a value of several words (or a
+ * set) is in a frame, its words just before the key: see item_vals.
+ */
 struct item {
 	mr_value value;	 /* what order "count" sorts by: field 0, or a set's size */
 	uint64_t prefix; /* the key's first 8 bytes, big-endian, zero-padded */
 	const char *key;
-	const char *vals; /* the value's words (maybe unaligned), in the table
-			   * or in received frames */
 	uint32_t len;
 	uint32_t nvals;
 };
+
+/* The item's value words: its own value (one_word), or the frame's. */
+static inline const char *item_vals(const struct item *it, bool one_word)
+{
+	return one_word ? (const char *)&it->value : it->key - 8 * (size_t)it->nvals;
+}
 
 static uint64_t key_prefix(const char *key, uint32_t len)
 {
@@ -41,12 +50,8 @@ static struct item make_item(const char *key, uint32_t len, const char *vals, ui
 	mr_value v = {.u = nvals};
 	if (sorts_by)
 		memcpy(&v, vals, 8);
-	return (struct item){.value = v,
-			     .prefix = key_prefix(key, len),
-			     .key = key,
-			     .vals = vals,
-			     .len = len,
-			     .nvals = nvals};
+	return (struct item){
+		.value = v, .prefix = key_prefix(key, len), .key = key, .len = len, .nvals = nvals};
 }
 
 /* Key bytes ascending, as memcmp with the shorter first on a tie. */
@@ -232,17 +237,34 @@ static void merge_items(const mr_ctx *c, struct item *it, size_t n)
 		merge_count_u64(it, n);
 }
 
-static struct item *items_of_table(const mr_ctx *c, mr_table *t, size_t *n)
+static struct item *items_of_frames(const mr_buf *b, bool sorts_by, size_t *n);
+
+/* Whether the job's values are one word, which items hold themselves. */
+static bool one_word(const mr_ctx *c)
 {
-	*n = mr_table_count(t);
-	struct item *it = mr_malloc(mr_mul(*n + 1, sizeof(*it)));
+	return c->job->value_type != MR_U64_SET && c->job->width <= 1;
+}
+
+/* Items of the table's keys.  One-word values are copied into the items and
+ * keys stay in the table; other values are first laid out as frames in
+ * *flat (the caller frees it), which the items point into. */
+static struct item *items_of_table(const mr_ctx *c, mr_table *t, mr_buf *flat, size_t *n)
+{
 	const char *key;
 	size_t len, pos = 0, i = 0;
 	mr_value *v;
 	uint32_t nv;
+	if (!one_word(c)) {
+		while (mr_table_next(t, &pos, &key, &len, &v, &nv)) {
+			char *p = mr_buf_tail(flat, mr_frame_size(len, nv));
+			mr_frame_put(p, key, (uint32_t)len, v, nv);
+		}
+		return items_of_frames(flat, c->job->value_type != MR_U64_SET, n);
+	}
+	*n = mr_table_count(t);
+	struct item *it = mr_malloc(mr_mul(*n + 1, sizeof(*it)));
 	while (mr_table_next(t, &pos, &key, &len, &v, &nv))
-		it[i++] = make_item(key, (uint32_t)len, (const char *)v, nv,
-				    c->job->value_type != MR_U64_SET);
+		it[i++] = make_item(key, (uint32_t)len, (const char *)v, nv, true);
 	return it;
 }
 
@@ -263,11 +285,12 @@ static struct item *items_of_frames(const mr_buf *b, bool sorts_by, size_t *n)
 	return it;
 }
 
-static void frames_of_items(const struct item *it, size_t n, mr_buf *out)
+/* one_word: the items' values are their own (see item_vals). */
+static void frames_of_items(const struct item *it, size_t n, bool one_word, mr_buf *out)
 {
 	for (size_t i = 0; i < n; i++) {
 		char *p = mr_buf_tail(out, mr_frame_size(it[i].len, it[i].nvals));
-		mr_frame_put(p, it[i].key, it[i].len, it[i].vals, it[i].nvals);
+		mr_frame_put(p, it[i].key, it[i].len, item_vals(&it[i], one_word), it[i].nvals);
 	}
 }
 
@@ -287,11 +310,10 @@ static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n, c
 		if (mine[i].len > MAX_SPLITTER_KEY)
 			mine[i].len = MAX_SPLITTER_KEY;
 		/* Of the value, only what the order sorts by. */
-		mine[i].vals = (const char *)&mine[i].value;
 		mine[i].nvals = 1;
 	}
 	mr_buf local = {0};
-	frames_of_items(mine, k, &local);
+	frames_of_items(mine, k, true, &local);
 	free(mine);
 
 	int nr = c->nranks;
@@ -338,7 +360,7 @@ static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp, mr_buf 
 			d++;
 		counts[d] += mr_frame_size(it[i].len, it[i].nvals);
 	}
-	frames_of_items(it, n, &send);
+	frames_of_items(it, n, one_word(c), &send);
 	free(split);
 	mr_buf_release(&store);
 	int rc = mr_exchange(c->comm, send.data ? send.data : "", counts, c->cfg->shuffle_round,
@@ -350,7 +372,7 @@ static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp, mr_buf 
 
 static void fill_result(const mr_ctx *c, const struct item *it, size_t n, mr_result *out)
 {
-	bool set = c->job->value_type == MR_U64_SET;
+	bool set = c->job->value_type == MR_U64_SET, one = one_word(c);
 	uint64_t words = 0;
 	for (size_t i = 0; i < n; i++)
 		words += it[i].nvals;
@@ -363,7 +385,7 @@ static void fill_result(const mr_ctx *c, const struct item *it, size_t n, mr_res
 		out->offsets[i] = at;
 		if (set)
 			out->value_offsets[i] = vat;
-		memcpy(out->values + vat, it[i].vals, (size_t)it[i].nvals * 8);
+		memcpy(out->values + vat, item_vals(&it[i], one), (size_t)it[i].nvals * 8);
 		vat += it[i].nvals;
 		mr_buf_add(&out->keys, it[i].key, it[i].len);
 		at += it[i].len;
@@ -380,24 +402,23 @@ int mr_order(mr_ctx *c, mr_table **t, mr_result *out)
 	if (fault != MR_OK)
 		return fault;
 	size_t n;
-	struct item *it = items_of_table(c, *t, &n);
-	if (c->cfg->order == MR_ORDER_NONE) {
+	mr_buf flat = {0};
+	struct item *it = items_of_table(c, *t, &flat, &n);
+	if (c->cfg->order == MR_ORDER_NONE || c->nranks == 1) {
+		if (c->cfg->order != MR_ORDER_NONE)
+			sort_items(c, it, n);
 		fill_result(c, it, n, out);
 		free(it);
+		mr_buf_release(&flat);
 		mr_table_free(t);
 		return MR_OK;
 	}
 	cmp_fn cmp = comparator(c);
 	sort_items(c, it, n);
-	if (c->nranks == 1) {
-		fill_result(c, it, n, out);
-		free(it);
-		mr_table_free(t);
-		return MR_OK;
-	}
 	mr_buf recv = {0};
 	int rc = sample_sort(c, it, n, cmp, &recv);
 	free(it);
+	mr_buf_release(&flat);
 	mr_table_free(t);
 	if (rc == MR_OK) {
 		it = items_of_frames(&recv, c->job->value_type != MR_U64_SET, &n);

@@ -315,15 +315,15 @@ too_big:
 
 /* Merges v (nvals words) into slot s's value.  kind is t->vals.kind, given
  * as a constant where it is known, so that the switch folds away. */
-static MR_ALWAYS_INLINE int merge_value(mr_table *t, enum mr_vkind kind, struct slot *s,
-					const void *v, uint32_t nvals)
+static MR_ALWAYS_INLINE int merge_value(mr_table *t, enum mr_vkind kind, mr_combine_fn combine,
+					struct slot *s, const void *v, uint32_t nvals)
 {
 	switch (kind) {
-	case MR_VK_ONE: /* v is a pending's value: aligned */ return t->vals.combine(&s->value, v);
+	case MR_VK_ONE: /* v is a pending's value: aligned */ return combine(&s->value, v);
 	case MR_VK_FIELDS: {
 		mr_value in[MR_MAX_FIELDS];
 		memcpy(in, v, (size_t)t->vals.width * 8);
-		return t->vals.combine(varena_at(t, s->value.u), in);
+		return combine(varena_at(t, s->value.u), in);
 	}
 	case MR_VK_SET: return set_merge(t, &s->value.u, v, nvals);
 	}
@@ -365,14 +365,15 @@ static MR_ALWAYS_INLINE struct slot *find(const mr_table *t, uint64_t tag, const
 	}
 }
 
-static MR_ALWAYS_INLINE int upsert(mr_table *t, enum mr_vkind kind, const char *key, size_t len,
-				   uint64_t hash, const void *v, uint32_t nvals, bool padded,
-				   const uint64_t w[2])
+/* kind and combine are t's, passed in so that a batch loads them once. */
+static MR_ALWAYS_INLINE int upsert(mr_table *t, enum mr_vkind kind, mr_combine_fn combine,
+				   const char *key, size_t len, uint64_t hash, const void *v,
+				   uint32_t nvals, bool padded, const uint64_t w[2])
 {
 	uint64_t tag = make_tag(hash, len);
 	struct slot *s = find(t, tag, key, len, padded, w);
 	if (s->tag)
-		return merge_value(t, kind, s, v, nvals);
+		return merge_value(t, kind, combine, s, v, nvals);
 	if (len <= INLINE_MAX) {
 		memcpy(s->k.key, w, INLINE_MAX);
 	} else {
@@ -410,7 +411,7 @@ int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, con
 	uint64_t w[2] = {0, 0};
 	if (len <= INLINE_MAX)
 		mr_key_words(key, len, w);
-	return upsert(t, t->vals.kind, key, len, hash, v, nvals, false, w);
+	return upsert(t, t->vals.kind, t->vals.combine, key, len, hash, v, nvals, false, w);
 }
 
 void mr_table_prefetch(const mr_table *t, uint64_t hash)
@@ -432,6 +433,7 @@ static MR_ALWAYS_INLINE void pending_words(const mr_pending *p, uint64_t w[2])
 static MR_ALWAYS_INLINE int upsert_batch(mr_table *t, enum mr_vkind kind, const mr_pending *p,
 					 size_t n)
 {
+	const mr_combine_fn combine = t->vals.combine;
 	if (kind != MR_VK_ONE) {
 		/* A value in the arena is a second cache miss after the slot's:
 		 * find the batch's slots first (their lines were prefetched)
@@ -454,7 +456,8 @@ static MR_ALWAYS_INLINE int upsert_batch(mr_table *t, enum mr_vkind kind, const 
 		pending_words(&p[i], w);
 		/* A one-word value is the pending's own. */
 		const void *v = kind == MR_VK_ONE ? (const void *)&p[i].value : p[i].vals;
-		int rc = upsert(t, kind, p[i].key, p[i].len, p[i].hash, v, p[i].nvals, true, w);
+		int rc = upsert(t, kind, combine, p[i].key, p[i].len, p[i].hash, v, p[i].nvals,
+				true, w);
 		if (rc != MR_OK)
 			return rc;
 	}
