@@ -404,6 +404,8 @@ int mr_order(mr_ctx *c, mr_table **t, mr_result *out)
 	size_t n;
 	mr_buf flat = {0};
 	struct item *it = items_of_table(c, *t, &flat, &n);
+	if (!one_word(c))
+		mr_table_free(t); /* the items point into flat only */
 	if (c->cfg->order == MR_ORDER_NONE || c->nranks == 1) {
 		if (c->cfg->order != MR_ORDER_NONE)
 			sort_items(c, it, n);
