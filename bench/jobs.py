@@ -422,13 +422,8 @@ def parse_args():
     ap.add_argument("--csv-files", type=int, default=8, help="groupby: CSV files")
     ap.add_argument("--keys", type=int, default=300000, help="groupby: distinct customers")
     ap.add_argument("--seed", type=int, default=42, help="seed of every input")
-    ap.add_argument("--mpimr", default=str(ROOT / "build" / "mpimr"),
-                    help="the mpimr binary; mpimr-gen-zipf is taken from beside it")
-    ap.add_argument("--timeout", type=int, default=600, help="seconds per run before it is killed")
-    ap.add_argument("--out", help="results directory (default bench/results/jobs-DATE)")
-    ap.add_argument("--no-install", action="store_true", help="do not apt-get missing packages")
-    ap.add_argument("--keep", action="store_true", help="keep the peers' outputs (data/bench/scratch)")
-    ap.add_argument("--smoke", action="store_true", help='quick check: --size 4M --runs 1 --np "1 2"')
+    R.add_run_options(ap, 600, "bench/results/jobs-DATE", "packages",
+                      mpimr_help="the mpimr binary; mpimr-gen-zipf is taken from beside it")
     a = ap.parse_args()
     a.command = " ".join(["bench/jobs.sh", *sys.argv[1:]])
     if a.smoke:

@@ -544,6 +544,17 @@ def plot(path, rows, title):
 # ---- main -------------------------------------------------------------------
 
 
+def add_run_options(ap, timeout, out_default, missing, mpimr_help="the mpimr binary"):
+    """The options run.py and jobs.py share: the binary, the limits, where
+    results go, what is installed and the smoke check."""
+    ap.add_argument("--mpimr", default=str(ROOT / "build" / "mpimr"), help=mpimr_help)
+    ap.add_argument("--timeout", type=int, default=timeout, help="seconds per run before it is killed")
+    ap.add_argument("--out", help=f"results directory (default {out_default})")
+    ap.add_argument("--no-install", action="store_true", help=f"do not apt-get missing {missing}")
+    ap.add_argument("--keep", action="store_true", help="keep the peers' outputs (data/bench/scratch)")
+    ap.add_argument("--smoke", action="store_true", help='quick check: --size 4M --runs 1 --np "1 2"')
+
+
 def parse_args():
     ap = argparse.ArgumentParser(description="Benchmark mpimr against its peers (see bench/README.md).")
     ap.add_argument("--corpus", default="zipf", help="zipf (default), brown, or a file or directory")
@@ -555,12 +566,7 @@ def parse_args():
     ap.add_argument("--np", default="1 2 4 8 16", help='process counts, e.g. "1 2 4 8 16"')
     ap.add_argument("--peers", default=DEFAULT_PEERS,
                     help=f"comma-separated, from {', '.join(PEERS)}; wc always runs (default {DEFAULT_PEERS})")
-    ap.add_argument("--mpimr", default=str(ROOT / "build" / "mpimr"), help="the mpimr binary")
-    ap.add_argument("--timeout", type=int, default=1800, help="seconds per run before it is killed")
-    ap.add_argument("--out", help="results directory (default bench/results/CORPUS-DATE)")
-    ap.add_argument("--no-install", action="store_true", help="do not apt-get missing peers")
-    ap.add_argument("--keep", action="store_true", help="keep the peers' outputs (data/bench/scratch)")
-    ap.add_argument("--smoke", action="store_true", help='quick check: --size 4M --runs 1 --np "1 2"')
+    add_run_options(ap, 1800, "bench/results/CORPUS-DATE", "peers")
     a = ap.parse_args()
     a.command = " ".join(["bench/run.sh", *sys.argv[1:]])
     if a.smoke:

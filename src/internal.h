@@ -304,6 +304,9 @@ _Noreturn void mr_mpi_fail(const char *call, int code, const char *file, int lin
 void mr_tune_open_mpi(void);
 /* Waits for a nonblocking MPI request, sleeping rather than spinning. */
 void mr_wait(MPI_Request *req);
+/* Rank 0's text (mine, which only rank 0 reads), as a new string on every
+ * rank: collective.  Free it with free(). */
+char *mr_bcast_text(MPI_Comm comm, const char *mine);
 /* The worst (most negative) status over all ranks: collective. */
 int mr_agree(MPI_Comm comm, int status);
 /* A C int count for MPI, or abort naming the place if n does not fit. */

@@ -104,6 +104,20 @@ void mr_wait(MPI_Request *req)
 	}
 }
 
+char *mr_bcast_text(MPI_Comm comm, const char *mine)
+{
+	int rank;
+	MR_MPI(MPI_Comm_rank(comm, &rank));
+	uint64_t n = rank == 0 && mine ? strlen(mine) : 0;
+	MR_MPI(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, comm));
+	char *s = mr_malloc((size_t)n + 1);
+	if (rank == 0)
+		memcpy(s, mine, (size_t)n);
+	MR_MPI(MPI_Bcast(s, mr_int_count(n), MPI_CHAR, 0, comm));
+	s[n] = '\0';
+	return s;
+}
+
 int mr_agree(MPI_Comm comm, int status)
 {
 	int worst = status;

@@ -242,7 +242,7 @@ static struct item *items_of_frames(const mr_buf *b, bool sorts_by, size_t *n);
 /* Whether the job's values are one word, which items hold themselves. */
 static bool one_word(const mr_ctx *c)
 {
-	return c->job->value_type != MR_U64_SET && c->job->width <= 1;
+	return mr_values_of(c->job).kind == MR_VK_ONE;
 }
 
 /* Items of the table's keys.  One-word values are copied into the items and

@@ -116,12 +116,9 @@ int mr_rejects_gather(mr_ctx *c, int map_status)
 		free(all);
 	}
 	/* The same text everywhere, for the output file's attribute. */
-	uint64_t len = text ? strlen(text) : 0;
-	MR_MPI(MPI_Bcast(&len, 1, MPI_UINT64_T, 0, c->comm));
-	if (c->rank != 0)
-		text = mr_malloc((size_t)len + 1);
-	MR_MPI(MPI_Bcast(text, mr_int_count(len + 1), MPI_CHAR, 0, c->comm));
-	c->rejected_first = text;
+	c->rejected_first = mr_bcast_text(c->comm, text);
+	free(text);
+	text = c->rejected_first;
 
 	if (c->cfg->strict) {
 		const char *nl = strchr(text, '\n');

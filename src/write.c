@@ -184,19 +184,6 @@ static void attr_str(hid_t loc, const char *name, const char *s)
 	H5Tclose(t);
 }
 
-/* The same text on every rank: rank 0's, broadcast. */
-static char *shared_text(mr_ctx *c, const char *mine)
-{
-	uint64_t n = mine ? strlen(mine) : 0;
-	MR_MPI(MPI_Bcast(&n, 1, MPI_UINT64_T, 0, c->comm));
-	char *s = mr_malloc((size_t)n + 1);
-	if (c->rank == 0)
-		memcpy(s, mine, (size_t)n);
-	MR_MPI(MPI_Bcast(s, mr_int_count(n), MPI_CHAR, 0, c->comm));
-	s[n] = '\0';
-	return s;
-}
-
 static void write_root_attrs(struct out *o)
 {
 	mr_ctx *c = o->c;
@@ -210,8 +197,8 @@ static void write_root_attrs(struct out *o)
 	char now[32];
 	time_t t = time(NULL);
 	strftime(now, sizeof(now), "%Y-%m-%dT%H:%M:%SZ", gmtime(&t));
-	char *args = shared_text(c, argv.data);
-	char *created = shared_text(c, now);
+	char *args = mr_bcast_text(c->comm, argv.data);
+	char *created = mr_bcast_text(c->comm, now);
 
 	attr_u64(o->file, "format", MR_FORMAT);
 	attr_str(o->file, "mpimr_version", MR_VERSION);
@@ -265,7 +252,7 @@ static mr_value write_values(struct out *o, hid_t g, const mr_result *res, uint6
 		free(off);
 		return (mr_value){.u = vall};
 	}
-	int width = job->width > 1 ? job->width : 1;
+	int width = (int)mr_values_of(job).width;
 	if (width == 1) {
 		write_1d(o, g, "values", vt, all, before, res->n, res->values);
 		return field_total(c, res->values, res->n, 1);
