@@ -11,12 +11,7 @@
 static _Noreturn void out_of_memory(size_t n, const char *file, int line)
 {
 	mr_rank_error("out of memory allocating %zu bytes at %s:%d", n, file, line);
-	int up = 0, down = 0;
-	MPI_Initialized(&up);
-	MPI_Finalized(&down);
-	if (up && !down)
-		MPI_Abort(MPI_COMM_WORLD, 1);
-	abort();
+	mr_abort();
 }
 
 size_t mr_mul_at(size_t n, size_t size, const char *file, int line)

@@ -303,7 +303,8 @@ static int run_job(const mr_job *job, int argc, char **argv)
 	    job->setup(job_argc, job_argv, rank == 0, &cfg.job_state) != MR_OK)
 		status = EXIT_USAGE;
 	if (status < 0) {
-		status = mr_run(job, &cfg, MPI_COMM_WORLD) == MR_OK ? 0 : 1;
+		int rc = mr_run(job, &cfg, MPI_COMM_WORLD);
+		status = rc == MR_OK ? 0 : rc == MR_ERR_USAGE ? EXIT_USAGE : 1;
 		if (job->teardown)
 			job->teardown(cfg.job_state);
 	}

@@ -291,6 +291,9 @@ void mr_verbose(const char *fmt, ...) MR_PRINTF(1, 2);
 void mr_error(const char *fmt, ...) MR_PRINTF(1, 2);
 /* An error only this rank knows: "mpimr: rank R on HOST: ...". */
 void mr_rank_error(const char *fmt, ...) MR_PRINTF(1, 2);
+/* Ends the whole job from this rank alone, for a fault only it sees (print
+ * why first): removes what mr_cleanup_add registered, then MPI_Abort. */
+_Noreturn void mr_abort(void);
 /* Prints an MPI failure with the call, rank and place, then aborts the job. */
 _Noreturn void mr_mpi_fail(const char *call, int code, const char *file, int line);
 #define MR_MPI(call)                                                    \
@@ -314,6 +317,16 @@ int mr_int_count_at(uint64_t n, const char *file, int line);
 #define mr_int_count(n) mr_int_count_at((n), __FILE__, __LINE__)
 /* "1.5 MB" style, into buf of at least 32 bytes. */
 const char *mr_human_bytes(double bytes, char *buf, size_t size);
+
+/* ---- what a failed or stopped run removes (cleanup.c) ------------------
+ * Paths this rank made and must remove unless the run succeeds: registered
+ * once made (copied; at most a few at once), forgotten once committed.
+ * mr_cleanup_on_signals removes them on SIGINT, SIGTERM and SIGHUP, then
+ * lets the signal end the process. */
+int mr_cleanup_add(const char *path);
+void mr_cleanup_forget(const char *path);
+void mr_cleanup_now(void);
+void mr_cleanup_on_signals(void);
 
 /* ---- the run's shared state -------------------------------------------- */
 enum mr_phase {
@@ -392,6 +405,7 @@ typedef struct mr_ctx {
 	uint64_t rejected;
 	char *rejected_first; /* "PATH:LINE: why" lines */
 	char tmp_path[4096];  /* the output's temporary name */
+	char stats_tmp[4096]; /* the statistics' temporary name, or "" */
 } mr_ctx;
 
 /* ---- fault injection for tests (fault.c) ------------------------------
@@ -426,13 +440,27 @@ int mr_finish(mr_ctx *c, mr_table *t);
 int mr_rejects_gather(mr_ctx *c, int map_status);
 /* Collective: orders the table globally as cfg->order says; consumes *t. */
 int mr_order(mr_ctx *c, mr_table **t, mr_result *out);
-/* Collective: rank 0 checks that cfg->output can be written (before any
- * work), and every rank learns the temporary name. */
+/* ---- the output paths (output.c) and writing (write.c) ------------------ */
+/* Collective: rank 0 checks, before any work, that cfg->output and
+ * cfg->stats_json can be written (output.c says what that means), and every
+ * rank learns their temporary names. */
 int mr_output_check(mr_ctx *c);
-/* Collective: writes the output file under its temporary name and renames it. */
+/* Rank 0, walking the inputs: MR_ERR_USAGE (said) if the input at path, as
+ * stat says st, is one of the output paths. */
+struct stat;
+int mr_output_alias(const mr_ctx *c, const char *path, const struct stat *st);
+/* Whether a file name is one of mpimr's temporary names (.X.mpimr-PID.tmp). */
+bool mr_is_temp_name(const char *name);
+/* fsync of a file or a directory by its path: 0 or an errno value. */
+int mr_sync_path(const char *path, bool dir);
+/* Collective: writes the output under its temporary name, to the disk. */
 int mr_write(mr_ctx *c, const mr_result *res);
-/* Collective: gathers the statistics; rank 0 prints the summary lines
- * and writes the JSON file, if asked. */
+/* Collective, given every rank's status so far: if all succeeded, rank 0
+ * renames the temporary files into place; then what is left of them is
+ * removed.  Returns the run's status. */
+int mr_commit(mr_ctx *c, int status);
+/* Collective: gathers the statistics, writes the JSON file (if asked) under
+ * its temporary name, commits, and has rank 0 print the summary lines. */
 int mr_report(mr_ctx *c, double wall_seconds);
 
 /* ---- the exchange (shuffle.c), used by shuffle and order ----------------

@@ -83,8 +83,24 @@ static void yield_when_oversubscribed(void)
 		setenv("OMPI_MCA_mpi_yield_when_idle", "1", 0);
 }
 
+/*
+ * MPI-IO: Open MPI has two implementations, its own OMPIO and ROMIO (the one
+ * MPICH and most HDF5 sites use).  OMPIO was seen to lose write errors (its
+ * "vulcan" collective writer printed "fbtl_pwritev failed" for a full disk
+ * and returned success at 3 ranks, so a broken file looked written), and to
+ * open a shared-file-pointer component at every file open that mpimr never
+ * uses: it aborts on long file names ("buffer overflow detected" in
+ * sharedfp/sm) and leaves a .lock file beside the output when a run across
+ * hosts dies.  ROMIO reports the errors and opens no such files.
+ */
+static void prefer_romio(void)
+{
+	setenv("OMPI_MCA_io", "^ompio", 0);
+}
+
 void mr_tune_open_mpi(void)
 {
+	prefer_romio();
 	prefer_shared_memory();
 	yield_when_oversubscribed();
 }

@@ -84,7 +84,17 @@ void mr_mpi_fail(const char *call, int code, const char *file, int line)
 	int n = 0;
 	MPI_Error_string(code, text, &n);
 	mr_rank_error("%s failed at %s:%d: %s", call, file, line, text);
-	MPI_Abort(MPI_COMM_WORLD, 1);
+	mr_abort();
+}
+
+void mr_abort(void)
+{
+	mr_cleanup_now();
+	int up = 0, down = 0;
+	MPI_Initialized(&up);
+	MPI_Finalized(&down);
+	if (up && !down)
+		MPI_Abort(MPI_COMM_WORLD, 1);
 	abort();
 }
 
@@ -136,8 +146,7 @@ int mr_int_count_at(uint64_t n, const char *file, int line)
 	if (n > INT_MAX) {
 		mr_rank_error("count %llu does not fit an MPI int at %s:%d", (unsigned long long)n,
 			      file, line);
-		MPI_Abort(MPI_COMM_WORLD, 1);
-		abort();
+		mr_abort();
 	}
 	return (int)n;
 }

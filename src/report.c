@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 struct gathered {
 	int n;
@@ -152,17 +153,22 @@ static void json_write(FILE *f, const mr_ctx *c, const struct gathered *g)
 	fprintf(f, "\n  }\n}\n");
 }
 
+/* Rank 0: the JSON file, under its temporary name, to the disk. */
 static int write_json(const mr_ctx *c, const struct gathered *g)
 {
 	const char *path = c->cfg->stats_json;
-	FILE *f = fopen(path, "w");
+	int rc = mr_cleanup_add(c->stats_tmp);
+	FILE *f = rc == MR_OK ? fopen(c->stats_tmp, "wx") : NULL;
 	if (!f) {
 		mr_error("cannot write '%s': %s", path, strerror(errno));
 		return MR_ERR_IO;
 	}
 	json_write(f, c, g);
-	if (ferror(f) | (fclose(f) != 0)) {
-		mr_error("cannot write '%s': %s", path, strerror(errno));
+	int err = fflush(f) != 0 || ferror(f) || fsync(fileno(f)) != 0 ? errno : 0;
+	if (fclose(f) != 0 && !err)
+		err = errno;
+	if (err) {
+		mr_error("cannot write '%s': %s", path, strerror(err));
 		return MR_ERR_IO;
 	}
 	return MR_OK;
@@ -181,13 +187,14 @@ int mr_report(mr_ctx *c, double wall_seconds)
 	MR_MPI(MPI_Gather(c->count, MR_NCOUNTERS, MPI_UINT64_T, g.count, MR_NCOUNTERS, MPI_UINT64_T,
 			  0, c->comm));
 	int rc = MR_OK;
+	if (c->rank == 0 && c->cfg->stats_json)
+		rc = write_json(c, &g);
+	rc = mr_commit(c, rc);
 	if (c->rank == 0) {
-		summary(c, &g);
-		if (c->cfg->stats_json)
-			rc = write_json(c, &g);
+		if (rc == MR_OK)
+			summary(c, &g);
 		free(g.phase);
 		free(g.count);
 	}
-	MR_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, c->comm));
 	return rc;
 }

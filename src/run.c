@@ -4,6 +4,7 @@
  */
 #include "internal.h"
 
+#include <limits.h>
 #include <stdlib.h>
 
 const char *const mr_phase_names[MR_NPHASES] = {
@@ -102,6 +103,7 @@ int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm)
 	MR_MPI(MPI_Comm_rank(c.comm, &c.rank));
 	MR_MPI(MPI_Comm_size(c.comm, &c.nranks));
 	mr_log_setup(c.rank, cfg->verbosity);
+	mr_cleanup_on_signals();
 	double t0 = mr_now();
 
 	int rc = check_job(job, cfg);
@@ -109,6 +111,13 @@ int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm)
 		rc = run_phases(&c);
 	if (rc == MR_OK)
 		rc = mr_report(&c, mr_now() - t0);
+	mr_cleanup_now(); /* a failed run's temporary files */
+	/* The same status on every rank: the failure a rank saw itself, rather
+	 * than "another rank failed" (the highest, if several differ). */
+	int mine = rc == MR_ERR_REMOTE ? INT_MIN : rc;
+	MR_MPI(MPI_Allreduce(&mine, &rc, 1, MPI_INT, MPI_MAX, c.comm));
+	if (rc == INT_MIN)
+		rc = MR_ERR_REMOTE;
 
 	free(c.rejected_first);
 	mr_buf_release(&c.files.paths);

@@ -1,23 +1,38 @@
 /*
  * Phase 6, write.  One HDF5 file, format 1 (DESIGN.md), written with
  * collective parallel HDF5: MPI_Exscan gives each rank its offset and each rank
- * writes its slice of every dataset by hyperslab.  The file is created under a
- * temporary name beside the target and renamed by rank 0 only after every rank
- * has reported success, so a failed run leaves nothing at the output path.
+ * writes its slice of every dataset by hyperslab.  The file is created under
+ * its temporary name (output.c) and renamed by mr_commit only once every rank
+ * has succeeded and the file has reached the disk.
  *
- * HDF5's automatic error printing is off; a failed call prints its error stack
- * once with the rank.  Past file creation, a failure on one rank could leave
- * the others waiting in a collective write, so it aborts the job instead.
+ * A write can fail (a full disk, a quota, an I/O error) on any rank, and only
+ * the ranks whose part failed see it.  So a failed data write or flush is
+ * remembered, not fatal: every rank goes on with the same collective calls,
+ * the ranks agree after each dataset and stop together, and the file is
+ * closed by all before rank 0 removes it and says why once.  Before that,
+ * rank 0 empties the file, so that the collective close has the room it
+ * needs to finish.  The checks the file must pass before it is renamed: every
+ * rank's close succeeded, fsync succeeded, and the file opens again with the
+ * attribute complete=1 that is written last.
+ *
+ * MPI-IO's own errors decide nothing here: OMPIO's collective writer was seen
+ * to drop ENOSPC at 3 ranks (launch.c prefers ROMIO, which reports it).
+ *
+ * HDF5's automatic error printing is off.  A call that cannot fail for want
+ * of space (creating a dataset, an attribute: metadata is written at flush)
+ * failing means HDF5 itself is broken: that prints its error stack and aborts
+ * the job (after removing the temporary file).
  */
+#define _GNU_SOURCE /* fallocate */
 #include "internal.h"
 
-#include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
-#include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -29,8 +44,7 @@ static _Noreturn void h5_fail(const char *what, const char *file, int line)
 {
 	mr_rank_error("HDF5 %s failed at %s:%d; its error stack:", what, file, line);
 	H5Eprint2(H5E_DEFAULT, stderr);
-	MPI_Abort(MPI_COMM_WORLD, 1);
-	abort();
+	mr_abort();
 }
 /* For calls that return an id or a negative status. */
 #define MR_H5(expr)                                         \
@@ -41,106 +55,39 @@ static _Noreturn void h5_fail(const char *what, const char *file, int line)
 		h5_r_;                                      \
 	})
 
-/* ---- the output path, checked by rank 0 before any work ---------------- */
-
-static int check_parent(const char *out)
-{
-	char *copy = mr_strdup(out);
-	const char *dir = dirname(copy);
-	struct stat st;
-	int rc = MR_OK;
-	if (stat(dir, &st) != 0) {
-		mr_error("cannot write '%s': %s", out, strerror(errno));
-		rc = MR_ERR_OUTPUT;
-	} else if (!S_ISDIR(st.st_mode)) {
-		mr_error("cannot write '%s': '%s' is not a directory", out, dir);
-		rc = MR_ERR_OUTPUT;
-	} else if (access(dir, W_OK | X_OK) != 0) {
-		mr_error("cannot write '%s': %s", out, strerror(errno));
-		rc = MR_ERR_OUTPUT;
-	}
-	free(copy);
-	return rc;
-}
-
-/* Rank 0: the output can be written, and its temporary name. */
-/* A run killed while writing leaves its temporary file (.BASE.mpimr-PID.tmp)
- * beside the output; say so, so the user can delete it.  It is not deleted
- * here: another run may be writing it now. */
-static void name_leftovers(const char *dir, const char *base)
-{
-	DIR *d = opendir(dir);
-	if (!d)
-		return;
-	size_t blen = strlen(base);
-	struct dirent *e;
-	while ((e = readdir(d))) {
-		const char *n = e->d_name;
-		size_t len = strlen(n);
-		if (len > blen + 12 && n[0] == '.' && !strncmp(n + 1, base, blen) &&
-		    !strncmp(n + 1 + blen, ".mpimr-", 7) && !strcmp(n + len - 4, ".tmp"))
-			mr_info("mpimr: note: '%s/%s' is the temporary file of an earlier run that "
-				"did not finish; delete it unless a run is writing '%s/%s' now",
-				dir, n, dir, base);
-	}
-	closedir(d);
-}
-
-static int check_output(mr_ctx *c)
-{
-	const char *out = c->cfg->output;
-	struct stat st;
-	if (stat(out, &st) == 0) {
-		if (S_ISDIR(st.st_mode)) {
-			mr_error("cannot write '%s': Is a directory", out);
-			return MR_ERR_OUTPUT;
-		}
-		if (!c->cfg->force) {
-			mr_error("output '%s' exists; use --force to replace it", out);
-			return MR_ERR_OUTPUT;
-		}
-	}
-	int rc = check_parent(out);
-	if (rc == MR_OK && c->cfg->stats_json)
-		rc = check_parent(c->cfg->stats_json);
-	if (rc != MR_OK)
-		return rc;
-	char *copy = mr_strdup(out), *copy2 = mr_strdup(out);
-	const char *dir = dirname(copy), *base = basename(copy2);
-	int n = snprintf(c->tmp_path, sizeof(c->tmp_path), "%s/.%s.mpimr-%ld.tmp", dir, base,
-			 (long)getpid());
-	name_leftovers(dir, base);
-	free(copy);
-	free(copy2);
-	if (n < 0 || (size_t)n >= sizeof(c->tmp_path)) {
-		mr_error("cannot write '%s': File name too long", out);
-		return MR_ERR_OUTPUT;
-	}
-	return MR_OK;
-}
-
-int mr_output_check(mr_ctx *c)
-{
-	int rc = c->rank == 0 ? check_output(c) : MR_OK;
-	rc = mr_agree(c->comm, rc);
-	if (rc == MR_OK)
-		MR_MPI(MPI_Bcast(c->tmp_path, sizeof(c->tmp_path), MPI_CHAR, 0, c->comm));
-	return rc;
-}
-
-/* ---- datasets and attributes ------------------------------------------- */
-
 struct out {
 	mr_ctx *c;
 	hid_t file;
-	hid_t dxpl; /* collective transfer */
+	hid_t dxpl;   /* collective transfer */
+	bool failed;  /* a write on this rank failed */
+	bool stopped; /* a write failed on some rank: every rank knows */
 };
+
+/* A write that may fail for want of space: remembered, see above. */
+static void write_failed(struct out *o, const char *what)
+{
+	o->failed = true;
+	if (o->c->cfg->verbosity >= MR_VERBOSE) {
+		mr_rank_error("HDF5 %s failed writing '%s'; its error stack:", what,
+			      o->c->tmp_path);
+		H5Eprint2(H5E_DEFAULT, stderr);
+	}
+}
+
+/* Every rank learns whether a write failed anywhere. */
+static void agree_writes(struct out *o)
+{
+	if (!o->stopped)
+		o->stopped = mr_agree(o->c->comm, o->failed ? MR_ERR_IO : MR_OK) != MR_OK;
+}
 
 /* Writes elements [start, start+count) of a new 1-D dataset of total
  * elements.  Collective: every rank calls it, count may be 0. */
 static void write_1d(struct out *o, hid_t loc, const char *name, hid_t type, uint64_t total,
 		     uint64_t start, uint64_t count, const void *data)
 {
+	if (o->stopped)
+		return;
 	hsize_t dims[1] = {total};
 	hid_t fspace = MR_H5(H5Screate_simple(1, dims, NULL));
 	hid_t d = MR_H5(H5Dcreate2(loc, name, type, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
@@ -154,11 +101,13 @@ static void write_1d(struct out *o, hid_t loc, const char *name, hid_t type, uin
 			MR_H5(H5Sselect_none(mspace));
 		}
 		static const uint64_t dummy;
-		MR_H5(H5Dwrite(d, type, mspace, fspace, o->dxpl, count ? data : &dummy));
+		if (H5Dwrite(d, type, mspace, fspace, o->dxpl, count ? data : &dummy) < 0)
+			write_failed(o, "H5Dwrite");
 		H5Sclose(mspace);
 	}
 	H5Dclose(d);
 	H5Sclose(fspace);
+	agree_writes(o);
 }
 
 static void attr_write(hid_t loc, const char *name, hid_t type, const void *value)
@@ -353,6 +302,8 @@ static void attr_names(hid_t loc, const char *name, const char *const *names, in
 static void write_stats(struct out *o)
 {
 	mr_ctx *c = o->c;
+	if (o->stopped)
+		return;
 	hid_t g = MR_H5(H5Gcreate2(o->file, "stats", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
 	hsize_t dims[2] = {(hsize_t)c->nranks, MR_NPHASES};
 	hid_t fspace = MR_H5(H5Screate_simple(2, dims, NULL));
@@ -361,7 +312,9 @@ static void write_stats(struct out *o)
 	hsize_t start[2] = {(hsize_t)c->rank, 0}, count[2] = {1, MR_NPHASES};
 	MR_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
 	hid_t mspace = MR_H5(H5Screate_simple(2, count, NULL));
-	MR_H5(H5Dwrite(d, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, c->phase));
+	if (H5Dwrite(d, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, c->phase) < 0)
+		write_failed(o, "H5Dwrite");
+	agree_writes(o);
 	attr_names(d, "phase_names", mr_phase_names, MR_NPHASES);
 	H5Sclose(mspace);
 	H5Dclose(d);
@@ -370,6 +323,43 @@ static void write_stats(struct out *o)
 		write_1d(o, g, mr_counter_names[k], H5T_NATIVE_UINT64, (uint64_t)c->nranks,
 			 (uint64_t)c->rank, 1, &c->count[k]);
 	H5Gclose(g);
+}
+
+/* The file's size, a little over: its data, and room for HDF5's metadata
+ * (17 KiB for a result with no keys, here; a little more for many ranks). */
+static uint64_t expected_size(mr_ctx *c, const mr_result *res)
+{
+	bool set = res->value_offsets != NULL;
+	uint64_t words = set ? (res->n ? res->value_offsets[res->n] : 0)
+			     : (uint64_t)res->n * mr_values_of(c->job).width;
+	uint64_t mine = res->keys.len + 8 * ((uint64_t)res->n + 1) * (set ? 2 : 1) + 8 * words;
+	uint64_t all = 0;
+	MR_MPI(MPI_Allreduce(&mine, &all, 1, MPI_UINT64_T, MPI_SUM, c->comm));
+	const mr_files *f = &c->files;
+	uint64_t stats = 8 * (uint64_t)c->nranks * (MR_NPHASES + MR_NCOUNTERS);
+	uint64_t data = all + f->paths.len + 16 * (uint64_t)f->n + stats;
+	return data + data / 32 + (UINT64_C(64) << 10);
+}
+
+/* Rank 0: whether the output's filesystem has room for size bytes, so that a
+ * full disk is found before anything is written. */
+static int check_room(mr_ctx *c, uint64_t size)
+{
+	char dir[sizeof(c->tmp_path)];
+	snprintf(dir, sizeof(dir), "%s", c->tmp_path);
+	*strrchr(dir, '/') = '\0'; /* the temporary name is DIR/.NAME... */
+	struct statvfs fs;
+	if (statvfs(dir, &fs) != 0)
+		return MR_OK; /* cannot tell: the write will */
+	uint64_t blocks = geteuid() == 0 ? fs.f_bfree : fs.f_bavail;
+	uint64_t room = blocks * fs.f_frsize;
+	if (room >= size)
+		return MR_OK;
+	char need[32], have[32];
+	mr_error("cannot write '%s': %s (it needs about %s, %s free)", c->cfg->output,
+		 strerror(ENOSPC), mr_human_bytes((double)size, need, sizeof(need)),
+		 mr_human_bytes((double)room, have, sizeof(have)));
+	return MR_ERR_IO;
 }
 
 /* Creates the temporary file; every rank learns whether it worked. */
@@ -395,17 +385,132 @@ static int create_file(struct out *o)
 		MR_MPI(MPI_Barrier(c->comm));
 		if (c->rank == 0)
 			unlink(c->tmp_path); /* ours: the name has our pid */
+		return rc;
 	}
-	return rc;
+	return mr_cleanup_add(c->tmp_path);
+}
+
+/*
+ * Rank 0: reserves the file's blocks before anything is written, without
+ * changing its size (FALLOC_FL_KEEP_SIZE), so that no later write, on any
+ * rank, finds the disk full.  This matters most for HDF5's metadata: a flush
+ * that fails on one rank only leaves the others waiting for it in MPI-IO.
+ * Where the filesystem cannot reserve (NFS, some parallel filesystems), the
+ * writes are checked as they go.  A full disk here is found before any
+ * collective write has begun, by rank 0 alone: it says so and ends the job.
+ */
+static void reserve(mr_ctx *c, uint64_t size)
+{
+	int fd = open(c->tmp_path, O_WRONLY);
+	if (fd < 0)
+		return; /* the writes will say why */
+	int err = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size) == 0 ? 0 : errno;
+	close(fd);
+	if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
+		mr_error("cannot write '%s': %s", c->cfg->output, strerror(err));
+		mr_abort();
+	}
+}
+
+/* Rank 0, after a failed write: the system's reason, found by asking for a
+ * little more room, then the file emptied, so that closing it (which writes
+ * HDF5's metadata) needs little room. */
+static void reason_and_empty(mr_ctx *c, char *why, size_t size)
+{
+	int fd = open(c->tmp_path, O_WRONLY);
+	int err = fd < 0 ? errno : 0;
+	if (fd >= 0) {
+		struct stat st;
+		err = fstat(fd, &st) == 0 ? posix_fallocate(fd, st.st_size, 1 << 20) : errno;
+		if (ftruncate(fd, 0) != 0 && !err)
+			err = errno;
+		close(fd);
+	}
+	snprintf(why, size, "%s", err ? strerror(err) : "a write failed (input/output error)");
+}
+
+/* Rank 0, once every rank has closed the file: it reached the disk, and it
+ * reads back whole. */
+static int check_written(mr_ctx *c)
+{
+	/* The blocks reserved past the end go back (truncating to the size
+	 * the file has frees them). */
+	struct stat st;
+	if (stat(c->tmp_path, &st) == 0)
+		truncate(c->tmp_path, st.st_size);
+	int err = mr_sync_path(c->tmp_path, false);
+	if (err) {
+		mr_error("cannot write '%s': %s", c->cfg->output, strerror(err));
+		return MR_ERR_IO;
+	}
+	hid_t fapl = MR_H5(H5Pcreate(H5P_FILE_ACCESS));
+	H5Pset_file_locking(fapl, 0, 1); /* filesystems without flock too */
+	hid_t f = H5Fopen(c->tmp_path, H5F_ACC_RDONLY, fapl);
+	H5Pclose(fapl);
+	uint64_t complete = 0;
+	if (f >= 0) {
+		hid_t a = H5Aopen(f, "complete", H5P_DEFAULT);
+		if (a < 0 || H5Aread(a, H5T_NATIVE_UINT64, &complete) < 0)
+			complete = 0;
+		if (a >= 0)
+			H5Aclose(a);
+		H5Fclose(f);
+	}
+	if (complete != 1) {
+		mr_error("cannot write '%s': the file written does not read back whole "
+			 "(the filesystem lost a write)",
+			 c->cfg->output);
+		return MR_ERR_IO;
+	}
+	return MR_OK;
+}
+
+/* Flushes and closes the file on every rank; after a failed write, empties
+ * it first.  A close that fails leaves the file open inside HDF5, which would
+ * try again, on that rank alone, inside MPI_Finalize: so that ends the job
+ * here, the reason printed first. */
+static int close_file(struct out *o)
+{
+	mr_ctx *c = o->c;
+	if (!o->stopped) {
+		if (H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
+			write_failed(o, "H5Fflush");
+		agree_writes(o);
+	}
+	char why[256] = "";
+	if (o->stopped) {
+		if (c->rank == 0)
+			reason_and_empty(c, why, sizeof(why));
+		MR_MPI(MPI_Barrier(c->comm)); /* emptied before anyone closes */
+	}
+	H5Pclose(o->dxpl);
+	int rc = mr_agree(c->comm, H5Fclose(o->file) < 0 ? MR_ERR_IO : MR_OK);
+	if (rc != MR_OK && !o->stopped && c->rank == 0)
+		reason_and_empty(c, why, sizeof(why));
+	if (rc != MR_OK || o->stopped)
+		mr_error("cannot write '%s': %s", c->cfg->output, why);
+	if (rc != MR_OK)
+		mr_abort();
+	if (o->stopped)
+		return MR_ERR_IO;
+	rc = c->rank == 0 ? check_written(c) : MR_OK;
+	return mr_agree(c->comm, rc);
 }
 
 int mr_write(mr_ctx *c, const mr_result *res)
 {
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	uint64_t size = expected_size(c, res);
+	int rc = mr_agree(c->comm, c->rank == 0 ? check_room(c, size) : MR_OK);
 	struct out o = {.c = c};
-	int rc = create_file(&o);
+	if (rc == MR_OK)
+		rc = create_file(&o);
 	if (rc != MR_OK)
 		return rc;
+	/* MPIMR_TEST_NO_RESERVE: as on a filesystem that cannot reserve, for
+	 * the tests of the checked writes. */
+	if (c->rank == 0 && !getenv("MPIMR_TEST_NO_RESERVE"))
+		reserve(c, size);
 	o.dxpl = MR_H5(H5Pcreate(H5P_DATASET_XFER));
 	MR_H5(H5Pset_dxpl_mpio(o.dxpl, H5FD_MPIO_COLLECTIVE));
 
@@ -421,22 +526,6 @@ int mr_write(mr_ctx *c, const mr_result *res)
 	write_stats(&o);
 	/* Last, so a file that has it was written whole. */
 	attr_u64(o.file, "complete", 1);
-	H5Pclose(o.dxpl);
-	rc = H5Fclose(o.file) < 0 ? MR_ERR_HDF5 : MR_OK;
-	if (rc != MR_OK)
-		mr_rank_error("cannot close '%s'", c->tmp_path);
-	if (rc == MR_OK)
-		rc = frc;
-	rc = mr_agree(c->comm, rc);
-	if (c->rank == 0) {
-		if (rc == MR_OK && rename(c->tmp_path, c->cfg->output) != 0) {
-			mr_error("cannot rename '%s' to '%s': %s", c->tmp_path, c->cfg->output,
-				 strerror(errno));
-			rc = MR_ERR_OUTPUT;
-		}
-		if (rc != MR_OK)
-			unlink(c->tmp_path);
-	}
-	MR_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, c->comm));
-	return rc;
+	rc = close_file(&o);
+	return mr_agree(c->comm, rc != MR_OK ? rc : frc);
 }
