@@ -21,7 +21,7 @@ static void usage(FILE *f)
 		"usage: %s JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
 		"       mpirun -np N %s JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
 		"       %s jobs                     list the jobs\n"
-		"       %s show FILE.h5 [--top N]   print a result, key<TAB>value\n"
+		"       %s show FILE.h5 [OPTIONS]   print a result, key<TAB>value\n"
 		"       %s --help | --version\n"
 		"\n"
 		"Run '%s JOB --help' for a job's options.\n",
@@ -317,40 +317,84 @@ static int run_job(const mr_job *job, int argc, char **argv)
 	return status;
 }
 
+#define SHOW_USAGE "show FILE.h5 [--top N] [--incomplete]"
+
+static void show_help(void)
+{
+	printf("usage: %s " SHOW_USAGE "\n"
+	       "Prints a result file's table as key<TAB>value lines, in file order.\n"
+	       "In keys, tab, newline, carriage return and backslash print as \\t, \\n, \\r, \\\\.\n"
+	       "\n"
+	       "      --top N           print the first N rows only\n"
+	       "      --incomplete      print a file that lacks complete=1 (a run that did\n"
+	       "                        not finish writes it last), after a warning; without\n"
+	       "                        this option such a file is refused\n"
+	       "  -h, --help            print this help\n",
+	       prog);
+}
+
+/* A usage error of `show`: the message, then the usage line. */
+static int show_bad_usage(const char *fmt, ...) MR_PRINTF(1, 2);
+static int show_bad_usage(const char *fmt, ...)
+{
+	va_list ap;
+	va_start(ap, fmt);
+	fputs("mpimr: ", stderr);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "\nusage: %s " SHOW_USAGE "\n", prog);
+	return EXIT_USAGE;
+}
+
+/* --top's count: digits only (strtoll would take blanks and a sign); one
+ * past LLONG_MAX is as good as all. */
+static bool parse_top(const char *s, long long *top)
+{
+	if (*s < '0' || *s > '9')
+		return false;
+	char *end;
+	*top = strtoll(s, &end, 10);
+	return *end == '\0';
+}
+
 static int show_command(int argc, char **argv)
 {
+	static const struct option opts[] = {
+		{"top", required_argument, NULL, 't'},
+		{"incomplete", no_argument, NULL, 'i'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
 	long long top = -1;
-	const char *path = NULL;
-	for (int i = 1; i < argc; i++) {
-		if (!strcmp(argv[i], "--top") && i + 1 < argc) {
-			char *end;
-			top = strtoll(argv[++i], &end, 10);
-			if (*end || top < 0) {
-				fprintf(stderr, "mpimr: bad count '%s' for --top\n", argv[i]);
+	bool incomplete = false;
+	opterr = 0;
+	optind = 1;
+	int o;
+	while ((o = getopt_long(argc, argv, ":h", opts, NULL)) != -1) {
+		switch (o) {
+		case 't':
+			if (!parse_top(optarg, &top)) {
+				fprintf(stderr, "mpimr: bad count '%s' for --top\n", optarg);
 				return EXIT_USAGE;
 			}
-		} else if (!strcmp(argv[i], "-h") || !strcmp(argv[i], "--help")) {
-			printf("usage: %s show FILE.h5 [--top N]\n"
-			       "Prints a result file's table as key<TAB>value lines,"
-			       " in file order.\nIn keys, tab, newline, carriage"
-			       " return and backslash print as \\t, \\n, \\r, \\\\.\n",
-			       prog);
-			return 0;
-		} else if (argv[i][0] == '-' || path) {
-			fprintf(stderr,
-				"mpimr: unexpected argument '%s'\n"
-				"usage: %s show FILE.h5 [--top N]\n",
-				argv[i], prog);
-			return EXIT_USAGE;
-		} else {
-			path = argv[i];
+			break;
+		case 'i': incomplete = true; break;
+		case 'h': show_help(); return 0;
+		case ':':
+			return show_bad_usage("option '%s' needs a value",
+					      option_name(argv, (char[3]){0}));
+		default:
+			return show_bad_usage("unexpected argument '%s'",
+					      option_name(argv, (char[3]){0}));
 		}
 	}
-	if (!path) {
-		fprintf(stderr, "usage: %s show FILE.h5 [--top N]\n", prog);
+	if (optind + 1 < argc)
+		return show_bad_usage("unexpected argument '%s'", argv[optind + 1]);
+	if (optind >= argc) {
+		fprintf(stderr, "usage: %s " SHOW_USAGE "\n", prog);
 		return EXIT_USAGE;
 	}
-	return mr_show(path, top) == MR_OK ? 0 : 1;
+	return mr_show(argv[optind], top, incomplete) == MR_OK ? 0 : 1;
 }
 
 int mr_main(int argc, char **argv, const mr_job *const *jobs)

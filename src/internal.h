@@ -491,7 +491,11 @@ uint64_t mr_rounds_needed(const uint64_t *counts, int nranks, uint64_t per_peer)
 int mr_round_slice(uint64_t total, uint64_t per_peer, uint64_t r, uint64_t *off);
 
 /* ---- reading a result file (show.c) ------------------------------------ */
-int mr_show(const char *path, long long top);
+/* Prints result file path's table (its first top rows; all when top < 0) on
+ * standard output, then closes standard output.  A file without
+ * complete=1 is refused unless incomplete.  Local, serial; returns MR_OK,
+ * or an MR_ERR_* after one message on stderr. */
+int mr_show(const char *path, long long top, bool incomplete);
 
 /* ---- the command line (cli.c) ----------------------------------------------- */
 /* Parses "64M"-style sizes; returns false on junk or overflow. */

@@ -15,14 +15,25 @@
  * \t \n \r \\; uint64 numbers in decimal, float64 as %.17g, which reads
  * back exactly.  Reads serially (no MPI) with the HDF5 library's default
  * driver.
+ *
+ * Refused, with one line naming the file and exit status 1: a file open(2)
+ * will not open (the system's reason), one a writer holds locked, one that
+ * is not HDF5 or not a result, one without the root attribute complete=1
+ * (unless --incomplete), and a damaged table: offsets out of order or out of
+ * range, a field shorter than the keys, or a dataset that claims more bytes
+ * than the file holds (checked before anything is allocated for it).  A
+ * failed write to standard output is an error too.
  */
 #include "internal.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <hdf5.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 static int read_attr_str(hid_t loc, const char *name, char *out, size_t size)
 {
@@ -264,51 +275,224 @@ static void print_row(const struct table *t, uint64_t i)
 	putchar('\n');
 }
 
-static int print_table(const char *path, hid_t file, long long top)
+/* The file show reads, as the command gave it. */
+struct source {
+	const char *path;
+	uint64_t size;	 /* its bytes: no dataset holds more */
+	bool incomplete; /* print it even without complete=1 (after a warning) */
+};
+
+/* Whether a compressed dataset's chunks are all written: its storage is
+ * smaller than its data by design, but a chunk never written is data the
+ * file does not hold. */
+static bool chunks_written(hid_t d, hid_t dcpl, hid_t space)
+{
+	hsize_t dims[H5S_MAX_RANK], chunk[H5S_MAX_RANK], written = 0;
+	int rank = H5Sget_simple_extent_ndims(space);
+	if (rank < 0 || H5Pget_layout(dcpl) != H5D_CHUNKED ||
+	    H5Pget_chunk(dcpl, rank, chunk) != rank ||
+	    H5Sget_simple_extent_dims(space, dims, NULL) < 0 ||
+	    H5Dget_num_chunks(d, space, &written) < 0)
+		return false;
+	uint64_t need = 1;
+	for (int i = 0; i < rank; i++)
+		if (chunk[i] == 0 ||
+		    __builtin_mul_overflow(need, (dims[i] + chunk[i] - 1) / chunk[i], &need))
+			return false;
+	return written >= need;
+}
+
+/* Whether the file holds all the bytes dataset d claims (its elements times
+ * their size, *claimed): its storage covers them (or, compressed, every
+ * chunk is written) and lies within the file's size. */
+static bool storage_holds(hid_t d, uint64_t file_size, uint64_t *claimed)
+{
+	hid_t space = H5Dget_space(d), type = H5Dget_type(d), dcpl = H5Dget_create_plist(d);
+	hssize_t n = H5Sget_simple_extent_npoints(space);
+	size_t size = H5Tget_size(type);
+	uint64_t held = H5Dget_storage_size(d);
+	bool ok = n >= 0 && size > 0 && held <= file_size &&
+		  !__builtin_mul_overflow((uint64_t)n, (uint64_t)size, claimed);
+	if (!ok)
+		*claimed = UINT64_MAX;
+	else if (H5Pget_nfilters(dcpl) > 0)
+		ok = chunks_written(d, dcpl, space);
+	else
+		ok = *claimed <= held;
+	H5Pclose(dcpl);
+	H5Tclose(type);
+	H5Sclose(space);
+	return ok;
+}
+
+/* The first dataset under a result's group that claims more than the file
+ * holds: found before anything is allocated for it. */
+struct unheld {
+	uint64_t file_size;
+	char *name; /* its path under the group, malloc'd; NULL while none */
+	uint64_t claimed;
+};
+
+/* An H5Lvisit callback (its signature the same in HDF5 1.10 and later). */
+static herr_t find_unheld(hid_t g, const char *name, const H5L_info_t *info, void *data)
+{
+	struct unheld *u = data;
+	hid_t o = info->type == H5L_TYPE_HARD ? H5Oopen(g, name, H5P_DEFAULT) : -1;
+	if (o < 0)
+		return 0; /* read_table finds what it needs missing */
+	bool held = H5Iget_type(o) != H5I_DATASET || storage_holds(o, u->file_size, &u->claimed);
+	H5Oclose(o);
+	if (held)
+		return 0;
+	u->name = mr_strdup(name);
+	return 1;
+}
+
+/* Whether the root attribute complete is 1: a run writes it last. */
+static bool is_complete(hid_t file)
+{
+	if (H5Aexists(file, "complete") <= 0)
+		return false;
+	hid_t a = H5Aopen(file, "complete", H5P_DEFAULT);
+	hid_t type = H5Aget_type(a), space = H5Aget_space(a);
+	uint64_t v = 0;
+	bool one = H5Tget_class(type) == H5T_INTEGER && H5Sget_simple_extent_npoints(space) == 1 &&
+		   H5Aread(a, H5T_NATIVE_UINT64, &v) >= 0 && v == 1;
+	H5Sclose(space);
+	H5Tclose(type);
+	H5Aclose(a);
+	return one;
+}
+
+/* Prints rows [0, t->n); returns 0, or the errno of the first write to
+ * standard output that failed, where it stops. */
+static int print_rows(const struct table *t)
+{
+	errno = 0;
+	for (uint64_t i = 0; i < t->n; i++) {
+		print_row(t, i);
+		if (ferror(stdout))
+			return errno ? errno : EIO;
+	}
+	return 0;
+}
+
+/* Flushes and closes standard output, so that a write that failed (a full
+ * disk) is an error rather than a silently short table.  A reader that went
+ * away (EPIPE, as with `| head`) is a normal end. */
+static int close_stdout(int err)
+{
+	if (fflush(stdout) != 0 && !err)
+		err = errno;
+	if (ferror(stdout) && !err)
+		err = EIO;
+	if (fclose(stdout) != 0 && !err)
+		err = errno;
+	if (!err || err == EPIPE)
+		return MR_OK;
+	fprintf(stderr, "mpimr: cannot write standard output: %s\n", strerror(err));
+	return MR_ERR_IO;
+}
+
+/* Prints the first t->n rows of group g, named job, once the file is found
+ * to hold every dataset in g and the rows read back whole. */
+static int show_table(const struct source *src, hid_t g, const char *job, struct table *t)
+{
+	struct unheld u = {.file_size = src->size};
+	if (H5Lvisit(g, H5_INDEX_NAME, H5_ITER_INC, find_unheld, &u) > 0) {
+		fprintf(stderr,
+			"mpimr: cannot read '%s': damaged table in group '%s': dataset '%s' claims "
+			"%llu bytes that the file does not hold\n",
+			src->path, job, u.name, (unsigned long long)u.claimed);
+		free(u.name);
+		return MR_ERR_INPUT;
+	}
+	if (read_table(g, t) < 0) {
+		fprintf(stderr, "mpimr: cannot read '%s': damaged table in group '%s'\n", src->path,
+			job);
+		return MR_ERR_INPUT;
+	}
+	return close_stdout(print_rows(t));
+}
+
+static int print_table(const struct source *src, hid_t file, long long top)
 {
 	char job[256] = "";
 	if (read_attr_str(file, "job", job, sizeof(job)) < 0 ||
 	    H5Lexists(file, job, H5P_DEFAULT) <= 0) {
-		fprintf(stderr, "mpimr: cannot read '%s': not an mpimr result file\n", path);
+		fprintf(stderr, "mpimr: cannot read '%s': not an mpimr result file\n", src->path);
 		return MR_ERR_INPUT;
+	}
+	if (!is_complete(file)) {
+		if (!src->incomplete) {
+			fprintf(stderr,
+				"mpimr: cannot read '%s': incomplete result (no complete=1: the run "
+				"writing it did not finish)\n",
+				src->path);
+			return MR_ERR_INPUT;
+		}
+		fprintf(stderr,
+			"mpimr: warning: '%s' is incomplete (no complete=1: the run writing it did "
+			"not finish); printing what it holds\n",
+			src->path);
 	}
 	hid_t g = H5Gopen2(file, job, H5P_DEFAULT);
 	struct table t = {.n = dataset_length(g, "key_offsets")};
 	t.n = t.n > 0 ? t.n - 1 : 0;
 	if (top >= 0 && (uint64_t)top < t.n)
 		t.n = (uint64_t)top;
-	int rc = read_table(g, &t);
-	if (rc == 0) {
-		for (uint64_t i = 0; i < t.n; i++)
-			print_row(&t, i);
-	} else {
-		fprintf(stderr, "mpimr: cannot read '%s': damaged table in group '%s'\n", path,
-			job);
-	}
+	int rc = show_table(src, g, job, &t);
 	table_free(&t);
 	H5Gclose(g);
-	return rc == 0 ? MR_OK : MR_ERR_INPUT;
+	return rc;
 }
 
-int mr_show(const char *path, long long top)
+/* Opens path with open(2), so that a refusal gives the system's reason
+ * (EACCES) rather than HDF5's; returns the descriptor, or -1 after the
+ * message.  O_NONBLOCK: a FIFO is refused, not waited on. */
+static int open_file(const char *path, struct stat *st)
+{
+	int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	const char *why = fd < 0		  ? strerror(errno)
+			  : fstat(fd, st) != 0	  ? strerror(errno)
+			  : S_ISDIR(st->st_mode)  ? "Is a directory"
+			  : !S_ISREG(st->st_mode) ? "not a regular file"
+						  : NULL;
+	if (!why)
+		return fd;
+	fprintf(stderr, "mpimr: cannot read '%s': %s\n", path, why);
+	if (fd >= 0)
+		close(fd);
+	return -1;
+}
+
+/* Why H5Fopen refused a file that open(2) took.  HDF5 1.10 flocks the file
+ * it opens, LOCK_EX to write and LOCK_SH to read, both with LOCK_NB, and
+ * fails when it cannot: so a shared lock we cannot have now means a writer
+ * holds it. */
+static const char *open_failure(int fd)
+{
+	if (flock(fd, LOCK_SH | LOCK_NB) != 0 && errno == EWOULDBLOCK)
+		return "locked by a program that has it open for writing";
+	return "not an HDF5 file";
+}
+
+int mr_show(const char *path, long long top, bool incomplete)
 {
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 	struct stat st;
-	if (stat(path, &st) != 0) {
-		fprintf(stderr, "mpimr: cannot read '%s': %s\n", path, strerror(errno));
+	int fd = open_file(path, &st);
+	if (fd < 0)
 		return MR_ERR_INPUT;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		fprintf(stderr, "mpimr: cannot read '%s': %s\n", path,
-			S_ISDIR(st.st_mode) ? "Is a directory" : "not a regular file");
-		return MR_ERR_INPUT;
-	}
+	int rc = MR_ERR_INPUT;
 	hid_t file = H5Fopen(path, H5F_ACC_RDONLY, H5P_DEFAULT);
 	if (file < 0) {
-		fprintf(stderr, "mpimr: cannot read '%s': not an HDF5 file\n", path);
-		return MR_ERR_INPUT;
+		fprintf(stderr, "mpimr: cannot read '%s': %s\n", path, open_failure(fd));
+	} else {
+		struct source src = {path, (uint64_t)st.st_size, incomplete};
+		rc = print_table(&src, file, top);
+		H5Fclose(file);
 	}
-	int rc = print_table(path, file, top);
-	H5Fclose(file);
+	close(fd);
 	return rc;
 }

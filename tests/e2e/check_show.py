@@ -12,6 +12,18 @@ run and crafted, with and without creation order kept in the file
 set whose value_offsets are damaged, and a field shorter than the keys, are
 refused like bad offsets.
 
+Files that are hard to read: one of mode 0600 owned by root, shown as user
+nobody (Permission denied; skipped, saying why, when neither setpriv nor
+runuser can switch); one an h5py process holds open for writing (locked,
+HDF5's flock); one without complete=1 or with complete=0 (refused, and
+printed after one warning with --incomplete); datasets (key_bytes,
+key_offsets, values, value_offsets, a field) that claim 2^40 elements with
+nothing written, contiguous, chunked or gzip'd, at any --top (refused as
+damaged, naming the dataset, with no allocation of their size), while a
+gzip'd copy of a whole result prints whole.  Standard output: /dev/full is
+an error (exit 1, one message); a reader that goes away (| head -1) is not,
+with SIGPIPE default or ignored.  --top=N works like --top N.
+
 Usage:
   tests/e2e/check_show.py --mpimr build/mpimr
 """
@@ -19,6 +31,8 @@ Usage:
 import argparse
 import os
 import shutil
+import signal
+import subprocess
 import sys
 import tempfile
 
@@ -92,6 +106,201 @@ def number(x):
     return b"%d" % x
 
 
+def refused_check(mpimr, expect, name, path, reason, extra=()):
+    """show path (with extra arguments) exits 1, prints nothing and one line
+    on stderr that names path and gives reason."""
+    r = mrtest.run([mpimr, "show", path] + list(extra))
+    lines = r.err_lines()
+    ok = (r.rc == 1 and len(lines) == 1 and ("'%s'" % path) in lines[0]
+          and reason in lines[0] and not r.out)
+    expect(name, ok, r.describe())
+
+
+HOLD_OPEN = """import sys, h5py
+f = h5py.File(sys.argv[1], "a")
+print("open", flush=True)
+sys.stdin.read()
+f.close()
+"""
+
+
+def unprivileged(mpimr):
+    """A command prefix that runs as user nobody, or None."""
+    for prefix in (["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"],
+                   ["runuser", "-u", "nobody", "--"]):
+        if shutil.which(prefix[0]) and mrtest.run(prefix + [mpimr, "--version"]).rc == 0:
+            return prefix
+    return None
+
+
+def check_unreadable(mpimr, tmp, out, want, expect):
+    """A file show may not open (EACCES) gets the system's reason."""
+    if os.geteuid() != 0:
+        path = os.path.join(tmp, "mode0.h5")
+        shutil.copy(out, path)
+        os.chmod(path, 0)
+        refused_check(mpimr, expect, "a file of mode 0: Permission denied", path,
+                      "Permission denied")
+        return
+    prefix = unprivileged(mpimr)
+    if not prefix:
+        print("SKIP a root file of mode 0600 as nobody: neither setpriv nor runuser"
+              " can run mpimr as nobody")
+        return
+    os.chmod(tmp, 0o755)
+    readable, private = os.path.join(tmp, "readable.h5"), os.path.join(tmp, "private.h5")
+    for path, mode in ((readable, 0o644), (private, 0o600)):
+        shutil.copy(out, path)
+        os.chmod(path, mode)
+    r = mrtest.run(prefix + [mpimr, "show", readable])
+    expect("as nobody, show reads a file of mode 0644", r.rc == 0 and r.out == want,
+           r.describe())
+    r = mrtest.run(prefix + [mpimr, "show", private])
+    ok = (r.rc == 1 and not r.out and
+          r.err_lines() == ["mpimr: cannot read '%s': Permission denied" % private])
+    expect("as nobody, a root file of mode 0600: Permission denied", ok, r.describe())
+
+
+def check_locked(mpimr, tmp, out, want, expect):
+    """A file that a writer holds open (HDF5's flock) is named as locked."""
+    if os.environ.get("HDF5_USE_FILE_LOCKING", "").upper() == "FALSE":
+        print("SKIP a file open for writing elsewhere: HDF5_USE_FILE_LOCKING=FALSE"
+              " turns HDF5's locks off")
+        return
+    path = os.path.join(tmp, "locked.h5")
+    shutil.copy(out, path)
+    holder = subprocess.Popen([sys.executable, "-c", HOLD_OPEN, path],
+                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+    try:
+        held = holder.stdout.readline() == b"open\n"
+        expect("h5py holds the copy open for writing", held)
+        if held:
+            refused_check(mpimr, expect, "a file open for writing elsewhere: locked",
+                          path, "locked by a program that has it open for writing")
+    finally:
+        holder.stdin.close()
+        holder.wait(timeout=60)
+    r = mrtest.run([mpimr, "show", path])
+    expect("once the writer closed it, show reads it", r.rc == 0 and r.out == want,
+           r.describe())
+
+
+def check_incomplete(mpimr, tmp, out, want, expect):
+    """No complete=1 at the root: refused, or printed after a warning with
+    --incomplete."""
+    reason = "incomplete result (no complete=1: the run writing it did not finish)"
+    for label, value in (("no complete attribute", None), ("complete=0", 0)):
+        path = os.path.join(tmp, label.replace(" ", "_") + ".h5")
+        shutil.copy(out, path)
+        with h5py.File(path, "r+") as f:
+            del f.attrs["complete"]
+            if value is not None:
+                f.attrs["complete"] = np.uint64(value)
+        refused_check(mpimr, expect, "%s: refused as incomplete" % label, path, reason)
+        r = mrtest.run([mpimr, "show", path, "--incomplete"])
+        lines = r.err_lines()
+        ok = (r.rc == 0 and r.out == want and len(lines) == 1 and
+              lines[0].startswith("mpimr: warning: '%s' is incomplete" % path))
+        expect("%s: --incomplete prints it after one warning" % label, ok, r.describe())
+    r = mrtest.run([mpimr, "show", "--incomplete", out])
+    expect("--incomplete on a complete file: no warning", r.rc == 0 and r.out == want
+           and not r.err, r.describe())
+    r = mrtest.run([mpimr, "show", "--help"])
+    expect("show --help documents --incomplete", r.rc == 0 and b"--incomplete" in r.out,
+           r.describe())
+
+
+def make_huge(src, dst, group, name, layout):
+    """dst: src with dataset group/name replaced by one of the same type that
+    claims 2^40 elements, none of them written."""
+    shutil.copy(src, dst)
+    with h5py.File(dst, "r+") as f:
+        g = f[group]
+        dtype = g[name].dtype
+        del g[name]
+        kw = {"contiguous": {}, "chunked": {"chunks": (1024,)},
+              "gzip": {"chunks": (1024,), "compression": "gzip"}}[layout]
+        g.create_dataset(name, shape=(2**40,), dtype=dtype, **kw)
+
+
+def check_huge(mpimr, tmp, files, expect):
+    """Datasets that claim 2^40 elements the file does not hold: refused as
+    damaged, naming the dataset, before any allocation, whatever --top."""
+    n = 0
+    for src, group, names in files:
+        for name in names:
+            for layout in ("contiguous", "chunked", "gzip"):
+                n += 1
+                path = os.path.join(tmp, "huge%d.h5" % n)
+                make_huge(src, path, group, name, layout)
+                for extra in ([], ["--top", "2"], ["--top", str(2**63 - 1)]):
+                    label = "/%s/%s claims 2^40 elements, %s %s" % (
+                        group, name, layout, " ".join(extra))
+                    job, _, sub = group.partition("/")
+                    refused_check(mpimr, expect, label.strip(), path,
+                                  "damaged table in group '%s': dataset '%s'"
+                                  % (job, sub + "/" + name if sub else name), extra)
+
+
+def check_compressed(mpimr, tmp, out, want, expect):
+    """A result rewritten with gzip (storage smaller than the data) is whole."""
+    path = os.path.join(tmp, "gzip.h5")
+    shutil.copy(out, path)
+    with h5py.File(path, "r+") as f:
+        g = f["wordcount"]
+        for name in ("key_bytes", "key_offsets", "values"):
+            data = g[name][()]
+            del g[name]
+            g.create_dataset(name, data=data, chunks=True, compression="gzip")
+    r = mrtest.run([mpimr, "show", path])
+    expect("a gzip-compressed copy prints whole", r.rc == 0 and r.out == want,
+           r.describe())
+
+
+def check_stdout(mpimr, tmp, out, expect):
+    """A failed write to standard output is an error; a reader that goes
+    away (| head -1) is a normal end."""
+    big = os.path.join(tmp, "big.h5")
+    keys = [b"key%07d" % i for i in range(300000)]
+    with replace_table(out, big, keys) as f:
+        f["wordcount"]["values"] = np.arange(len(keys), 0, -1, dtype=np.uint64)
+    msg = b"mpimr: cannot write standard output: No space left on device\n"
+    for path in (out, big):
+        with open("/dev/full", "wb") as full:
+            p = subprocess.run([mpimr, "show", path], stdout=full, stderr=subprocess.PIPE,
+                               env=mrtest.mpi_env(), timeout=120)
+        expect("show %s > /dev/full: exit 1, one message" % os.path.basename(path),
+               p.returncode == 1 and p.stderr == msg,
+               "exit status %s, stderr %r" % (p.returncode, p.stderr))
+    for ignored in (False, True):
+        # Python ignores SIGPIPE; restore_signals gives the child the default.
+        p = subprocess.Popen([mpimr, "show", big], stdout=subprocess.PIPE,
+                             stderr=subprocess.PIPE, env=mrtest.mpi_env(),
+                             restore_signals=not ignored)
+        first = p.stdout.readline()
+        p.stdout.close()
+        err = p.stderr.read()
+        rc = p.wait(timeout=120)
+        ok = (first == b"key0000000\t300000\n" and not err and
+              rc in ((0,) if ignored else (0, -signal.SIGPIPE)))
+        expect("show | head -1 (SIGPIPE %s): no message, exit %s" % (
+            "ignored" if ignored else "default", rc), ok,
+            "first line %r, stderr %r" % (first, err))
+
+
+def check_top_forms(mpimr, out, top, whole, expect):
+    """--top=N is --top N; a count past the rows (or past 2^63) prints them
+    all; bad counts in either form are usage errors."""
+    r = mrtest.run([mpimr, "show", out, "--top=2"])
+    expect("show --top=2 prints the first two rows", r.rc == 0 and r.out == top,
+           r.describe())
+    r = mrtest.run([mpimr, "show", out, "--top", str(2**64)])
+    expect("show --top 2^64 prints every row", r.rc == 0 and r.out == whole, r.describe())
+    for argv in (["--top="], ["--top=x"], ["--top=-1"], ["--top", "-1"], ["--top"]):
+        r = mrtest.run([mpimr, "show", out] + argv)
+        expect("bad usage %s exits 2" % argv, r.rc == 2 and not r.out, r.describe())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mpimr", required=True)
@@ -114,6 +323,7 @@ def main():
         expect("wordcount runs", r.rc == 0, r.describe())
         rows = mrtest.read_result(out).items
         want = b"".join(escaped(k) + b"\t" + str(v).encode() + b"\n" for k, v in rows)
+        whole = want
         r = mrtest.run([args.mpimr, "show", out])
         expect("show prints every row", r.rc == 0 and r.out == want, r.describe())
         r = mrtest.run([args.mpimr, "show", out, "--top", "2"])
@@ -206,11 +416,7 @@ def main():
                    r.out == want.splitlines(keepends=True)[0], r.describe())
 
         def refused(name, path, reason):
-            r = mrtest.run([args.mpimr, "show", path])
-            lines = r.err_lines()
-            ok = (r.rc == 1 and len(lines) == 1 and ("'%s'" % path) in lines[0]
-                  and reason in lines[0] and not r.out)
-            expect(name, ok, r.describe())
+            refused_check(args.mpimr, expect, name, path, reason)
 
         refused("missing file", os.path.join(tmp, "nope.h5"), "No such file or directory")
         refused("a directory", tmp, "Is a directory")
@@ -245,6 +451,18 @@ def main():
         for argv in (["show"], ["show", out, "--top", "x"], ["show", out, "--bogus"]):
             r = mrtest.run([args.mpimr] + argv)
             expect("bad usage %s exits 2" % argv[1:], r.rc == 2, r.describe())
+        check_top_forms(args.mpimr, out, top, whole, expect)
+
+        check_unreadable(args.mpimr, tmp, out, whole, expect)
+        check_locked(args.mpimr, tmp, out, whole, expect)
+        check_incomplete(args.mpimr, tmp, out, whole, expect)
+        huge = [(out, "wordcount", ["key_bytes", "key_offsets", "values"]),
+                (os.path.join(tmp, "fields_True.h5"), "wordcount/values", ["sum"])]
+        if os.path.exists(sets):
+            huge.append((sets, "invindex", ["values", "value_offsets"]))
+        check_huge(args.mpimr, tmp, huge, expect)
+        check_compressed(args.mpimr, tmp, out, whole, expect)
+        check_stdout(args.mpimr, tmp, out, expect)
 
     return 1 if failures else 0
 
