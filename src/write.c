@@ -6,13 +6,16 @@
  * has succeeded and the file has reached the disk.
  *
  * A write can fail (a full disk, a quota, an I/O error) on any rank, and only
- * the ranks whose part failed see it.  So a failed data write or flush is
- * remembered, not fatal: every rank goes on with the same collective calls,
- * the ranks agree after each dataset and stop together, and the file is
- * closed by all before rank 0 removes it and says why once.  Before that,
- * rank 0 empties the file, so that the collective close has the room it
- * needs to finish.  The checks the file must pass before it is renamed: every
- * rank's close succeeded, fsync succeeded, and the file opens again with the
+ * the ranks whose part failed see it, often while the others wait for them
+ * inside the same collective call (HDF5 returns early from a failed write,
+ * skipping the MPI-IO calls that follow it; seen in H5Dwrite and in the
+ * metadata flush of H5Fclose).  No agreement can reach ranks stuck there, so
+ * the rank that sees a failed write ends the job itself (mr_abort, which
+ * removes the temporary file; the others remove it when mpirun stops them),
+ * after naming the output and the system's reason.  To make that rare, rank
+ * 0 checks the room first and reserves the file's blocks before anything is
+ * written.  The checks the file must pass before it is renamed: every rank's
+ * close succeeded, fsync succeeded, and the file opens again with the
  * attribute complete=1 that is written last.
  *
  * MPI-IO's own errors decide nothing here: OMPIO's collective writer was seen
@@ -58,36 +61,16 @@ static _Noreturn void h5_fail(const char *what, const char *file, int line)
 struct out {
 	mr_ctx *c;
 	hid_t file;
-	hid_t dxpl;   /* collective transfer */
-	bool failed;  /* a write on this rank failed */
-	bool stopped; /* a write failed on some rank: every rank knows */
+	hid_t dxpl; /* collective transfer */
 };
 
-/* A write that may fail for want of space: remembered, see above. */
-static void write_failed(struct out *o, const char *what)
-{
-	o->failed = true;
-	if (o->c->cfg->verbosity >= MR_VERBOSE) {
-		mr_rank_error("HDF5 %s failed writing '%s'; its error stack:", what,
-			      o->c->tmp_path);
-		H5Eprint2(H5E_DEFAULT, stderr);
-	}
-}
-
-/* Every rank learns whether a write failed anywhere. */
-static void agree_writes(struct out *o)
-{
-	if (!o->stopped)
-		o->stopped = mr_agree(o->c->comm, o->failed ? MR_ERR_IO : MR_OK) != MR_OK;
-}
+static _Noreturn void write_failed(mr_ctx *c, const char *what);
 
 /* Writes elements [start, start+count) of a new 1-D dataset of total
  * elements.  Collective: every rank calls it, count may be 0. */
 static void write_1d(struct out *o, hid_t loc, const char *name, hid_t type, uint64_t total,
 		     uint64_t start, uint64_t count, const void *data)
 {
-	if (o->stopped)
-		return;
 	hsize_t dims[1] = {total};
 	hid_t fspace = MR_H5(H5Screate_simple(1, dims, NULL));
 	hid_t d = MR_H5(H5Dcreate2(loc, name, type, fspace, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
@@ -102,12 +85,11 @@ static void write_1d(struct out *o, hid_t loc, const char *name, hid_t type, uin
 		}
 		static const uint64_t dummy;
 		if (H5Dwrite(d, type, mspace, fspace, o->dxpl, count ? data : &dummy) < 0)
-			write_failed(o, "H5Dwrite");
+			write_failed(o->c, "H5Dwrite");
 		H5Sclose(mspace);
 	}
 	H5Dclose(d);
 	H5Sclose(fspace);
-	agree_writes(o);
 }
 
 static void attr_write(hid_t loc, const char *name, hid_t type, const void *value)
@@ -302,8 +284,6 @@ static void attr_names(hid_t loc, const char *name, const char *const *names, in
 static void write_stats(struct out *o)
 {
 	mr_ctx *c = o->c;
-	if (o->stopped)
-		return;
 	hid_t g = MR_H5(H5Gcreate2(o->file, "stats", H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
 	hsize_t dims[2] = {(hsize_t)c->nranks, MR_NPHASES};
 	hid_t fspace = MR_H5(H5Screate_simple(2, dims, NULL));
@@ -313,8 +293,7 @@ static void write_stats(struct out *o)
 	MR_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, start, NULL, count, NULL));
 	hid_t mspace = MR_H5(H5Screate_simple(2, count, NULL));
 	if (H5Dwrite(d, H5T_NATIVE_DOUBLE, mspace, fspace, o->dxpl, c->phase) < 0)
-		write_failed(o, "H5Dwrite");
-	agree_writes(o);
+		write_failed(c, "H5Dwrite");
 	attr_names(d, "phase_names", mr_phase_names, MR_NPHASES);
 	H5Sclose(mspace);
 	H5Dclose(d);
@@ -412,21 +391,24 @@ static void reserve(mr_ctx *c, uint64_t size)
 	}
 }
 
-/* Rank 0, after a failed write: the system's reason, found by asking for a
- * little more room, then the file emptied, so that closing it (which writes
- * HDF5's metadata) needs little room. */
-static void reason_and_empty(mr_ctx *c, char *why, size_t size)
+/* A write failed on this rank: says why, found by asking the filesystem for
+ * a little more room, and ends the job (see the top of this file). */
+static _Noreturn void write_failed(mr_ctx *c, const char *what)
 {
+	if (c->cfg->verbosity >= MR_VERBOSE) {
+		mr_rank_error("HDF5 %s failed writing '%s'; its error stack:", what, c->tmp_path);
+		H5Eprint2(H5E_DEFAULT, stderr);
+	}
 	int fd = open(c->tmp_path, O_WRONLY);
 	int err = fd < 0 ? errno : 0;
 	if (fd >= 0) {
 		struct stat st;
 		err = fstat(fd, &st) == 0 ? posix_fallocate(fd, st.st_size, 1 << 20) : errno;
-		if (ftruncate(fd, 0) != 0 && !err)
-			err = errno;
 		close(fd);
 	}
-	snprintf(why, size, "%s", err ? strerror(err) : "a write failed (input/output error)");
+	mr_rank_error("cannot write '%s': %s", c->cfg->output,
+		      err ? strerror(err) : "a write failed (input/output error)");
+	mr_abort();
 }
 
 /* Rank 0, once every rank has closed the file: it reached the disk, and it
@@ -465,35 +447,15 @@ static int check_written(mr_ctx *c)
 	return MR_OK;
 }
 
-/* Flushes and closes the file on every rank; after a failed write, empties
- * it first.  A close that fails leaves the file open inside HDF5, which would
- * try again, on that rank alone, inside MPI_Finalize: so that ends the job
- * here, the reason printed first. */
+/* Closes the file on every rank (HDF5 writes its metadata here), then rank
+ * 0 checks what was written. */
 static int close_file(struct out *o)
 {
 	mr_ctx *c = o->c;
-	if (!o->stopped) {
-		if (H5Fflush(o->file, H5F_SCOPE_GLOBAL) < 0)
-			write_failed(o, "H5Fflush");
-		agree_writes(o);
-	}
-	char why[256] = "";
-	if (o->stopped) {
-		if (c->rank == 0)
-			reason_and_empty(c, why, sizeof(why));
-		MR_MPI(MPI_Barrier(c->comm)); /* emptied before anyone closes */
-	}
 	H5Pclose(o->dxpl);
-	int rc = mr_agree(c->comm, H5Fclose(o->file) < 0 ? MR_ERR_IO : MR_OK);
-	if (rc != MR_OK && !o->stopped && c->rank == 0)
-		reason_and_empty(c, why, sizeof(why));
-	if (rc != MR_OK || o->stopped)
-		mr_error("cannot write '%s': %s", c->cfg->output, why);
-	if (rc != MR_OK)
-		mr_abort();
-	if (o->stopped)
-		return MR_ERR_IO;
-	rc = c->rank == 0 ? check_written(c) : MR_OK;
+	if (H5Fclose(o->file) < 0)
+		write_failed(c, "H5Fclose");
+	int rc = c->rank == 0 ? check_written(c) : MR_OK;
 	return mr_agree(c->comm, rc);
 }
 

@@ -9,12 +9,15 @@ happens):
     the same output takes on a big filesystem;
   * big enough to create the file, filled during the write: with
     MPIMR_FAULT=<last rank>:write:sleep, when the "sleeping" line appears
-    (the main table is written) the test fills the tmpfs until ENOSPC, so
-    that the rest of the write fails;
+    (the main table is written) the test fills the tmpfs until ENOSPC.
+    mpimr reserved the file's blocks when it created it, so the run must
+    succeed, exact (exit 0, the table equal to Counter).  Then again with
+    MPIMR_TEST_NO_RESERVE=1, as on a filesystem that cannot reserve: the
+    rest of the write fails, and the run must fail as below;
   * both again with --force over an old output (a real result made on the
     big filesystem and copied in, with room left for it).
 
-Each time: exit 1; one message, containing the output path as given to -o
+Otherwise, each time: exit 1; one message, containing the output path as given to -o
 (in quotes) and "No space left on device"; nothing left on the tmpfs (no
 temporary file, no lock, no output); with --force the old output is
 byte-identical.  An exit 0 is a failure too; one whose file does not open
@@ -134,8 +137,9 @@ class FullDisk:
         return ["exit 0 (the file is whole and exact: was the filesystem too "
                 "big?), want 1"]
 
-    def case(self, label, size, old=None, fill_in_write=False):
-        """One run to a tmpfs of size bytes; old: a result to put there first."""
+    def case(self, label, size, old=None, fill_in_write=False, reserve=False):
+        """One run to a tmpfs of size bytes; old: a result to put there first.
+        reserve: the run may reserve its blocks (and so must succeed)."""
         name = "fs-%s" % label.replace(" ", "-").replace("%", "pc")
         mnt = os.path.join(self.work, name)
         given = os.path.join(name, "out.h5")
@@ -143,6 +147,8 @@ class FullDisk:
         title = "%s: %s tmpfs of %d KiB%s" % (
             "--force over an old output" if old else "no old output", label,
             size // K, ", filled during write" if fill_in_write else "")
+        if fill_in_write:
+            title += ", blocks reserved" if reserve else ", no reserving"
         try:
             with tmpfs(mnt, size):
                 if old:
@@ -155,14 +161,24 @@ class FullDisk:
                     def do_fill(m, p):
                         filled["bytes"] = fill(os.path.join(mnt, "filler"))
                     when = (fl.SLEEPING, do_fill)
-                r = fl.run(fl.mpimr_cmd(self.a, args), cwd=self.work, fault=fault, when=when)
-                e = self.never_zero(r, os.path.join(mnt, "out.h5"))
-                if not e:
-                    e = fl.ended(r, 1)
+                env = None if reserve else {"MPIMR_TEST_NO_RESERVE": "1"}
+                r = fl.run(fl.mpimr_cmd(self.a, args), cwd=self.work, fault=fault, when=when,
+                           env=env)
+                out = os.path.join(mnt, "out.h5")
+                if reserve:
+                    e = fl.ended(r, 0)
+                    if not e:
+                        e = fl.check_table(out, [self.inputs], self.a.np)
+                else:
+                    e = self.never_zero(r, out)
+                    if not e:
+                        e = fl.ended(r, 1)
+                    e += fl.one_message(r, contains=(fl.quoted(given),
+                                                     "No space left on device"))
+                    e += fl.changes(before, fl.snapshot(mnt, skip=("filler",)),
+                                    output="out.h5")
                 if fill_in_write and not r.fired:
                     e.append("the 'sleeping' line of rank %d never appeared" % self.last)
-                e += fl.one_message(r, contains=(fl.quoted(given), "No space left on device"))
-                e += fl.changes(before, fl.snapshot(mnt, skip=("filler",)), output="out.h5")
                 if fill_in_write and r.fired:
                     self.s.note("%s: filled %d KiB at the sleeping line" % (
                         title, filled.get("bytes", 0) // K))
@@ -196,10 +212,13 @@ def main():
                      ("80%", page(full * 80 // 100)), ("95%", page(full * 95 // 100))]
             for label, size in sizes:
                 t.case(label, size)
-            t.case("2x", page(2 * full) + (1 << 20), fill_in_write=True)
+            for reserve in (True, False):
+                t.case("2x", page(2 * full) + (1 << 20), fill_in_write=True, reserve=reserve)
             for label, size in (sizes[0], sizes[2], sizes[4]):
                 t.case("old+" + label, page(full) + PAGE + size, old=ref)
             t.case("old+2x", page(3 * full) + (1 << 20), old=ref, fill_in_write=True)
+            t.case("old+2x-r", page(3 * full) + (1 << 20), old=ref, fill_in_write=True,
+                   reserve=True)
     finally:
         shutil.rmtree(t.inputs, ignore_errors=True)
         shutil.rmtree(os.path.join(a.workdir, "ref"), ignore_errors=True)
