@@ -270,6 +270,10 @@ typedef struct mr_reader {
 	const char *span; /* the last span handed out, and its file offset */
 	uint64_t span_off;
 	uint64_t end; /* the range's end: no record starting here is ours */
+	uint64_t eof; /* where the file ended, once a read met its end */
+	/* A read ended before file_size (which split saw): the file changed.
+	 * file_size UINT64_MAX: read to the end, whatever it is. */
+	bool changed;
 } mr_reader;
 /* Starts a range: finds its first record.  MR_OK or MR_ERR_IO (errno set). */
 int mr_reader_start(mr_reader *r, uint64_t off, uint64_t len);
@@ -357,13 +361,22 @@ enum mr_counter {
 };
 extern const char *const mr_counter_names[MR_NCOUNTERS];
 
-/* The input files, identical on every rank after split. */
+/* What split saw of an input file, to tell whether it changed since. */
+typedef struct mr_file_stamp {
+	uint64_t mtime_ns, ctime_ns;
+	uint64_t unsized; /* its size is not known before it is read whole */
+} mr_file_stamp;
+
+/* The input files, identical on every rank after split (and sizes after
+ * map, which learns the sizes of unsized files). */
 typedef struct mr_files {
 	size_t n;
-	mr_buf paths;	   /* NUL-terminated paths, concatenated */
-	uint64_t *offsets; /* [n+1] into paths, NULs not counted in lengths */
-	uint64_t *sizes;   /* [n] */
-	uint64_t total;	   /* sum of sizes */
+	mr_buf paths;	       /* NUL-terminated paths, concatenated */
+	uint64_t *offsets;     /* [n+1] into paths, NULs not counted in lengths */
+	uint64_t *sizes;       /* [n] */
+	mr_file_stamp *stamps; /* [n] */
+	size_t nunsized;       /* how many are unsized */
+	uint64_t total;	       /* sum of sizes */
 } mr_files;
 static inline const char *mr_file_path(const mr_files *f, size_t i)
 {
@@ -404,6 +417,8 @@ typedef struct mr_ctx {
 	mr_reject_at shown[MR_REJECT_SHOW];
 	uint64_t rejected;
 	char *rejected_first; /* "PATH:LINE: why" lines */
+	uint64_t changed;     /* the first input this rank saw change, or
+			       * UINT64_MAX */
 	char tmp_path[4096];  /* the output's temporary name */
 	char stats_tmp[4096]; /* the statistics' temporary name, or "" */
 } mr_ctx;
@@ -424,8 +439,13 @@ int mr_split(mr_ctx *c, mr_range **ranges, size_t *nranges);
  * Local; used by split on rank 0, and by tests. */
 void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk, mr_range **ranges,
 		    size_t *nranges, uint64_t *counts);
-/* Local: reads this rank's ranges into a new combined table. */
+/* Local: reads this rank's ranges into a new combined table.  An input that
+ * changed while it was read gives MR_ERR_INPUT, unsaid: see mr_map_agree. */
 int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out);
+/* Collective, after map, given this rank's map status: rank 0 names the first
+ * input that changed while it was read (and every rank fails), and every
+ * rank learns the sizes of the unsized inputs.  Returns the status. */
+int mr_map_agree(mr_ctx *c, int map_status);
 /* Collective: the shuffle.  Sends each key of *t to its owner; consumes *t.
  * The received records come back in *recv (framed, see mr_frame_*). */
 int mr_shuffle(mr_ctx *c, mr_table **t, mr_buf *recv);
@@ -445,10 +465,6 @@ int mr_order(mr_ctx *c, mr_table **t, mr_result *out);
  * cfg->stats_json can be written (output.c says what that means), and every
  * rank learns their temporary names. */
 int mr_output_check(mr_ctx *c);
-/* Rank 0, walking the inputs: MR_ERR_USAGE (said) if the input at path, as
- * stat says st, is one of the output paths. */
-struct stat;
-int mr_output_alias(const mr_ctx *c, const char *path, const struct stat *st);
 /* Whether a file name is one of mpimr's temporary names (.X.mpimr-PID.tmp). */
 bool mr_is_temp_name(const char *name);
 /* fsync of a file or a directory by its path: 0 or an errno value. */

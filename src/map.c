@@ -10,6 +10,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define BLOCK_SIZE ((size_t)1 << 20)
@@ -56,6 +57,54 @@ static inline int on_record(void *arg, const char *rec, size_t len)
 	return rc;
 }
 
+/* After this rank's last range of file i, whose open descriptor is fd:
+ * whether the file is still as split saw it (size, mtime and ctime).  A
+ * file whose size split could not know has nothing to compare. */
+static bool unchanged(const mr_ctx *c, uint64_t i, int fd)
+{
+	const mr_file_stamp *was = &c->files.stamps[i];
+	struct stat st;
+	if (was->unsized || fstat(fd, &st) != 0)
+		return true;
+	uint64_t m = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
+	uint64_t t = (uint64_t)st.st_ctim.tv_sec * 1000000000u + (uint64_t)st.st_ctim.tv_nsec;
+	return (uint64_t)st.st_size == c->files.sizes[i] && m == was->mtime_ns &&
+	       t == was->ctime_ns;
+}
+
+/* Done with the open file, if any: closes it, and notes in c->changed
+ * (the lowest such file) if it changed while it was read. */
+static int close_input(mr_ctx *c, mr_reader *r, uint64_t file, int rc)
+{
+	if (r->fd < 0)
+		return rc;
+	if (r->changed || (rc == MR_OK && !unchanged(c, file, r->fd))) {
+		if (file < c->changed)
+			c->changed = file;
+		rc = MR_ERR_INPUT; /* rank 0 names it, after map (mr_map_agree) */
+	}
+	close(r->fd);
+	r->fd = -1;
+	r->changed = false;
+	return rc;
+}
+
+/* One range of the open file; an unsized file's one range, of length 0, is
+ * the whole file, and its size is where it ended. */
+static int read_range(mr_ctx *c, mr_reader *r, const mr_range *g, struct map_state *s)
+{
+	bool whole = c->files.stamps[g->file].unsized;
+	r->file_size = whole ? UINT64_MAX : c->files.sizes[g->file];
+	int rc =
+		mr_each_record_in_range(r, g->offset, whole ? UINT64_MAX : g->length, on_record, s);
+	if (whole && rc == MR_OK)
+		c->files.sizes[g->file] = r->eof;
+	if (rc == MR_ERR_IO && !r->changed)
+		mr_rank_error("cannot read '%s': %s", mr_file_path(&c->files, (size_t)g->file),
+			      strerror(errno));
+	return rc;
+}
+
 /* Reads the ranges in order, keeping one file open while its ranges last.
  * The sizes are those split saw, so every rank reads the same bytes. */
 static int read_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_reader *r,
@@ -65,10 +114,11 @@ static int read_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_rea
 	uint64_t open_file = UINT64_MAX;
 	for (size_t i = 0; i < nranges && rc == MR_OK; i++) {
 		const mr_range *g = &ranges[i];
-		const char *path = mr_file_path(&c->files, (size_t)g->file);
 		if (g->file != open_file) {
-			if (r->fd >= 0)
-				close(r->fd);
+			rc = close_input(c, r, open_file, rc);
+			if (rc != MR_OK)
+				break;
+			const char *path = mr_file_path(&c->files, (size_t)g->file);
 			r->fd = open(path, O_RDONLY);
 			if (r->fd < 0) {
 				mr_rank_error("cannot open '%s': %s", path, strerror(errno));
@@ -76,12 +126,30 @@ static int read_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_rea
 			}
 			open_file = g->file;
 			s->em.file = g->file;
-			r->file_size = c->files.sizes[g->file];
 			posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);
 		}
-		rc = mr_each_record_in_range(r, g->offset, g->length, on_record, s);
-		if (rc == MR_ERR_IO)
-			mr_rank_error("cannot read '%s': %s", path, strerror(errno));
+		rc = read_range(c, r, g, s);
+	}
+	return close_input(c, r, open_file, rc);
+}
+
+int mr_map_agree(mr_ctx *c, int rc)
+{
+	uint64_t first = UINT64_MAX;
+	MR_MPI(MPI_Allreduce(&c->changed, &first, 1, MPI_UINT64_T, MPI_MIN, c->comm));
+	if (first != UINT64_MAX) {
+		mr_error("input '%s' changed while it was read", mr_file_path(&c->files, first));
+		return rc == MR_OK || c->changed != UINT64_MAX ? MR_ERR_INPUT : rc;
+	}
+	/* The sizes of unsized files, from the rank that read each (the others
+	 * have 0), for /inputs and the totals. */
+	mr_files *f = &c->files;
+	if (f->nunsized > 0 && f->n > 0) {
+		MR_MPI(MPI_Allreduce(MPI_IN_PLACE, f->sizes, mr_int_count(f->n), MPI_UINT64_T,
+				     MPI_MAX, c->comm));
+		f->total = 0;
+		for (size_t i = 0; i < f->n; i++)
+			f->total += f->sizes[i];
 	}
 	return rc;
 }

@@ -211,22 +211,6 @@ int mr_output_check(mr_ctx *c)
 	return rc;
 }
 
-int mr_output_alias(const mr_ctx *c, const char *input, const struct stat *st)
-{
-	const char *outs[2] = {c->cfg->output, c->cfg->stats_json};
-	for (int i = 0; i < 2; i++) {
-		struct stat o;
-		if (outs[i] && stat(outs[i], &o) == 0 && o.st_dev == st->st_dev &&
-		    o.st_ino == st->st_ino) {
-			mr_error("cannot write '%s': it is the input '%s'; the result would "
-				 "replace what it is made from",
-				 outs[i], input);
-			return MR_ERR_USAGE;
-		}
-	}
-	return MR_OK;
-}
-
 /* fsync of a path, opened for reading (enough on Linux). */
 int mr_sync_path(const char *path, bool dir)
 {

@@ -68,8 +68,14 @@ static ssize_t read_at(mr_reader *r, uint64_t off, size_t want)
 			continue;
 		if (k < 0)
 			return -1;
-		if (k == 0)
-			break; /* the file shrank; take what is there */
+		if (k == 0) {
+			if (r->file_size != UINT64_MAX) {
+				r->changed = true; /* shorter than split saw it */
+				errno = 0;
+				return -1;
+			}
+			break;
+		}
 		got += (size_t)k;
 	}
 	r->block.len = got;
@@ -97,7 +103,7 @@ static int finish_record(mr_reader *r, uint64_t pos, uint64_t *next)
 			return MR_OK;
 		}
 		if (k == 0) {
-			*next = r->file_size;
+			*next = r->eof = pos;
 			return MR_OK;
 		}
 		pos += (uint64_t)k;
@@ -166,8 +172,8 @@ int mr_reader_next(mr_reader *r, const char **span, size_t *n)
 	size_t got = (size_t)k;
 	r->span_off = r->pos;
 	if (r->pos + got >= r->file_size || got < want) {
-		/* The end of the file (or of what is left of it, if it
-		 * shrank): its last record ends here. */
+		/* The end of the file: its last record ends here. */
+		r->eof = r->pos + got;
 		r->pos = r->end;
 		*span = r->span = got ? r->block.data : NULL;
 		*n = got;

@@ -61,7 +61,7 @@ static int run_phases(mr_ctx *c)
 
 	mr_table *table = NULL;
 	if (rc == MR_OK) {
-		rc = mr_map(c, ranges, nranges, &table);
+		rc = mr_map_agree(c, mr_map(c, ranges, nranges, &table));
 		/* Malformed records are named even if map failed elsewhere; a
 		 * rank that failed at once has rejected none. */
 		int rrc = mr_rejects_gather(c, rc);
@@ -97,7 +97,7 @@ static int run_phases(mr_ctx *c)
 
 int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm)
 {
-	mr_ctx c = {.job = job, .cfg = cfg};
+	mr_ctx c = {.job = job, .cfg = cfg, .changed = UINT64_MAX};
 	MR_MPI(MPI_Comm_dup(comm, &c.comm));
 	MR_MPI(MPI_Comm_set_errhandler(c.comm, MPI_ERRORS_RETURN));
 	MR_MPI(MPI_Comm_rank(c.comm, &c.rank));
@@ -123,6 +123,7 @@ int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm)
 	mr_buf_release(&c.files.paths);
 	free(c.files.offsets);
 	free(c.files.sizes);
+	free(c.files.stamps);
 	MR_MPI(MPI_Comm_free(&c.comm));
 	return rc;
 }

@@ -18,34 +18,73 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <hdf5.h>
+#include <linux/magic.h>
 #include <sched.h>
 #include <stdlib.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <unistd.h>
 
 #define DEFAULT_CHUNK (UINT64_C(64) << 20)
 
 /* Directories on the current path, to refuse a symlink loop. */
 struct walk {
+	const mr_ctx *c;
 	mr_files *files;
 	dev_t devs[256];
 	ino_t inos[256];
 	int depth;
+	size_t skipped; /* mpimr's own files met in directories */
+	/* The output paths that exist (-o, --stats), which no input may be. */
+	const char *outs[2];
+	struct stat out_st[2];
 };
 
-static void add_file(mr_files *f, const char *path, uint64_t size)
+static void find_outputs(struct walk *w)
+{
+	const char *outs[2] = {w->c->cfg->output, w->c->cfg->stats_json};
+	for (int i = 0; i < 2; i++)
+		if (outs[i] && stat(outs[i], &w->out_st[i]) == 0)
+			w->outs[i] = outs[i];
+}
+
+/* MR_ERR_USAGE, said, if the input path (stat says st) is an output. */
+static int check_alias(const struct walk *w, const char *path, const struct stat *st)
+{
+	for (int i = 0; i < 2; i++) {
+		if (w->outs[i] && w->out_st[i].st_dev == st->st_dev &&
+		    w->out_st[i].st_ino == st->st_ino) {
+			mr_error("cannot write '%s': it is the input '%s'; the result would "
+				 "replace what it is made from",
+				 w->outs[i], path);
+			return MR_ERR_USAGE;
+		}
+	}
+	return MR_OK;
+}
+
+static uint64_t ns_of(struct timespec t)
+{
+	return (uint64_t)t.tv_sec * UINT64_C(1000000000) + (uint64_t)t.tv_nsec;
+}
+
+static void add_file(mr_files *f, const char *path, const struct stat *st, bool unsized)
 {
 	if (f->n % 256 == 0) {
 		f->offsets = mr_realloc(f->offsets, mr_mul(f->n + 257, sizeof(uint64_t)));
 		f->sizes = mr_realloc(f->sizes, mr_mul(f->n + 256, sizeof(uint64_t)));
+		f->stamps = mr_realloc(f->stamps, mr_mul(f->n + 256, sizeof(mr_file_stamp)));
 	}
 	if (f->n == 0)
 		f->offsets[0] = 0;
 	size_t len = strlen(path);
 	mr_buf_add(&f->paths, path, len + 1);
 	f->offsets[f->n + 1] = f->offsets[f->n] + len;
-	f->sizes[f->n] = size;
-	f->total += size;
+	f->sizes[f->n] = unsized ? 0 : (uint64_t)st->st_size;
+	f->stamps[f->n] = (mr_file_stamp){ns_of(st->st_mtim), ns_of(st->st_ctim), unsized};
+	f->nunsized += unsized;
+	f->total += f->sizes[f->n];
 	f->n++;
 }
 
@@ -96,7 +135,7 @@ static struct child *list_dir(const char *path, DIR *d, size_t *count)
 	return c;
 }
 
-static int walk_stat(struct walk *w, const char *path, int err, const struct stat *st);
+static int walk_stat(struct walk *w, const char *path, int err, const struct stat *st, bool named);
 
 static int walk_dir(struct walk *w, const char *path, const struct stat *st)
 {
@@ -128,7 +167,7 @@ static int walk_dir(struct walk *w, const char *path, const struct stat *st)
 		if (c[i].path[len - 1] == '/')
 			c[i].path[len - 1] = '\0';
 		if (rc == MR_OK)
-			rc = walk_stat(w, c[i].path, c[i].err, &c[i].st);
+			rc = walk_stat(w, c[i].path, c[i].err, &c[i].st, false);
 		free(c[i].path);
 	}
 	free(c);
@@ -136,8 +175,58 @@ static int walk_dir(struct walk *w, const char *path, const struct stat *st)
 	return rc;
 }
 
-/* One input, given what stat said of it (err: its errno, or 0). */
-static int walk_stat(struct walk *w, const char *path, int err, const struct stat *st)
+/*
+ * Whether the open file fd must be read whole, its size unknown before: a
+ * file whose stat size is 0 but that holds bytes (/proc, FUSE), and any file
+ * of /proc or sysfs, whose stat size says nothing (4096 for sysfs's).
+ */
+static bool unsized_file(int fd, const struct stat *st)
+{
+	struct statfs fs;
+	if (fstatfs(fd, &fs) == 0 && (fs.f_type == PROC_SUPER_MAGIC || fs.f_type == SYSFS_MAGIC))
+		return true;
+	char byte;
+	return st->st_size == 0 && pread(fd, &byte, 1, 0) == 1;
+}
+
+/* Whether the open file fd is an mpimr result: an HDF5 file whose root has
+ * the attribute mpimr_version. */
+static bool is_result(int fd, const char *path)
+{
+	static const char sig[8] = "\x89HDF\r\n\x1a\n";
+	char head[8];
+	if (pread(fd, head, 8, 0) != 8 || memcmp(head, sig, 8) != 0)
+		return false;
+	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
+	hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
+	H5Pset_file_locking(fapl, 0, 1);
+	hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
+	H5Pclose(fapl);
+	bool ours = f >= 0 && H5Aexists(f, "mpimr_version") > 0;
+	if (f >= 0)
+		H5Fclose(f);
+	return ours;
+}
+
+/* A directory walk leaves out mpimr's own files: temporary ones, and
+ * results (the output of an earlier run, or this run's, in an input
+ * directory).  Named on the command line, a file is read whatever it is. */
+static bool skip_own(struct walk *w, const char *path, int fd)
+{
+	const char *slash = strrchr(path, '/');
+	const char *what = mr_is_temp_name(slash ? slash + 1 : path) ? "a temporary file of mpimr"
+			   : is_result(fd, path)		     ? "an mpimr result"
+								     : NULL;
+	if (!what)
+		return false;
+	if (w->skipped++ < 5)
+		mr_info("mpimr: note: skipped '%s': %s (name it to read it)", path, what);
+	return true;
+}
+
+/* One input, given what stat said of it (err: its errno, or 0); named: it
+ * was given on the command line, not met in a directory. */
+static int walk_stat(struct walk *w, const char *path, int err, const struct stat *st, bool named)
 {
 	if (err) {
 		mr_error("cannot read '%s': %s", path, strerror(err));
@@ -154,16 +243,21 @@ static int walk_stat(struct walk *w, const char *path, int err, const struct sta
 		mr_error("cannot read '%s': %s", path, strerror(errno));
 		return MR_ERR_INPUT;
 	}
+	int rc = MR_OK;
+	if (named || !skip_own(w, path, fd)) {
+		rc = check_alias(w, path, st);
+		if (rc == MR_OK)
+			add_file(w->files, path, st, unsized_file(fd, st));
+	}
 	close(fd);
-	add_file(w->files, path, (uint64_t)st->st_size);
-	return MR_OK;
+	return rc;
 }
 
 static int walk_path(struct walk *w, const char *path)
 {
 	struct stat st;
 	int err = stat(path, &st) == 0 ? 0 : errno;
-	return walk_stat(w, path, err, &st);
+	return walk_stat(w, path, err, &st, true);
 }
 
 void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk, mr_range **ranges,
@@ -177,6 +271,17 @@ void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk, mr_range **ra
 	uint64_t g = 0; /* global byte offset over all files */
 	int rank = 0;
 	for (size_t i = 0; i < f->n; i++) {
+		if (f->stamps && f->stamps[i].unsized) {
+			/* Read whole, by the rank whose share it falls in; its length
+			 * 0 says "to the end" (map.c). */
+			if (n == cap) {
+				cap *= 2;
+				r = mr_realloc(r, mr_mul(cap, sizeof(*r)));
+			}
+			r[n++] = (mr_range){.file = i, .offset = 0, .length = 0};
+			counts[rank]++;
+			continue;
+		}
 		for (uint64_t fo = 0; fo < f->sizes[i];) {
 			/* Rank k's share is [total*k/nranks, total*(k+1)/nranks). */
 			uint64_t share_end;
@@ -218,17 +323,23 @@ static void bcast_files(MPI_Comm comm, int rank, mr_files *f)
 		f->paths.len = (size_t)head[1];
 		f->offsets = mr_malloc(mr_mul(f->n + 1, sizeof(uint64_t)));
 		f->sizes = mr_malloc(mr_mul(f->n + 1, sizeof(uint64_t)));
+		f->stamps = mr_malloc(mr_mul(f->n + 1, sizeof(mr_file_stamp)));
 		f->offsets[0] = 0;
 	}
 	if (head[1] > 0)
 		MR_MPI(MPI_Bcast(f->paths.data, mr_int_count(head[1]), MPI_CHAR, 0, comm));
 	int n = mr_int_count(head[0]);
 	MR_MPI(MPI_Bcast(f->offsets, n + 1, MPI_UINT64_T, 0, comm));
-	if (n > 0)
+	if (n > 0) {
 		MR_MPI(MPI_Bcast(f->sizes, n, MPI_UINT64_T, 0, comm));
+		MR_MPI(MPI_Bcast(f->stamps, mr_int_count((uint64_t)n * 3), MPI_UINT64_T, 0, comm));
+	}
 	f->total = 0;
-	for (size_t i = 0; i < f->n; i++)
+	f->nunsized = 0;
+	for (size_t i = 0; i < f->n; i++) {
 		f->total += f->sizes[i];
+		f->nunsized += f->stamps[i].unsized != 0;
+	}
 }
 
 /* Whether this rank maps: on its node, the first ranks, as many as the CPUs
@@ -283,13 +394,17 @@ int mr_split(mr_ctx *c, mr_range **ranges, size_t *nranges)
 	int rc = MR_OK;
 	mr_files *f = &c->files;
 	if (c->rank == 0) {
-		struct walk w = {.files = f};
+		struct walk w = {.c = c, .files = f};
+		find_outputs(&w);
 		for (size_t i = 0; i < c->cfg->ninputs && rc == MR_OK; i++)
 			rc = walk_path(&w, c->cfg->inputs[i]);
 		if (f->n == 0) { /* keep offsets[0] valid for the broadcast */
 			f->offsets = mr_calloc(1, sizeof(uint64_t));
 			f->sizes = mr_calloc(1, sizeof(uint64_t));
+			f->stamps = mr_calloc(1, sizeof(mr_file_stamp));
 		}
+		if (w.skipped > 5)
+			mr_info("mpimr: note: skipped %zu of mpimr's own files in all", w.skipped);
 	}
 	rc = mr_agree(c->comm, rc);
 	if (rc != MR_OK)
