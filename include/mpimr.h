@@ -214,6 +214,12 @@ typedef struct mr_config {
 	int map_all;
 	/* A record the job rejects (mr_reject) fails the run. */
 	int strict;
+	/* Bytes of data a rank may hold (--mem); past them it spills sorted
+	 * runs to disk.  0: from what the rank can see (its cgroup's limit,
+	 * RLIMIT_AS, MemAvailable), shared among the ranks of its node. */
+	uint64_t mem;
+	/* Where spill files go (--tmp); NULL: $TMPDIR, else /tmp. */
+	const char *tmpdir;
 	void *job_state; /* given to map through mr_state(); mr_main sets it */
 	int argc;	 /* the command line, recorded in the file */
 	char **argv;

@@ -54,6 +54,11 @@ static void job_usage(FILE *f, const mr_job *job)
 		   "      --mappers WHICH   ranks that read input: cores (default): on a node\n"
 		   "                        with more ranks than CPUs, as many as it has CPUs;\n"
 		   "                        all: every rank\n"
+		   "      --mem SIZE        bytes of data a rank may hold before it spills to\n"
+		   "                        disk (default: what it can see, cgroup limit,\n"
+		   "                        RLIMIT_AS or MemAvailable, shared by the node's\n"
+		   "                        ranks; -v prints it)\n"
+		   "      --tmp DIR         where spill files go (default $TMPDIR, else /tmp)\n"
 		   "      --stats FILE      also write per-phase, per-rank statistics as JSON\n"
 		   "      --progress        show map progress on a terminal\n"
 		   "      --strict          a record the job finds malformed fails the run\n"
@@ -152,6 +157,8 @@ enum {
 	OPT_STATS,
 	OPT_PROGRESS,
 	OPT_STRICT,
+	OPT_MEM,
+	OPT_TMP,
 	OPT_JOB = 1000
 };
 
@@ -174,6 +181,8 @@ static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *c
 		{"stats", required_argument, NULL, OPT_STATS},
 		{"progress", no_argument, NULL, OPT_PROGRESS},
 		{"strict", no_argument, NULL, OPT_STRICT},
+		{"mem", required_argument, NULL, OPT_MEM},
+		{"tmp", required_argument, NULL, OPT_TMP},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -239,13 +248,17 @@ static int parse_options(const mr_job *job, int argc, char **argv, mr_config *cf
 						 optarg);
 			break;
 		case OPT_CHUNK:
-		case OPT_ROUND: {
+		case OPT_ROUND:
+		case OPT_MEM: {
 			uint64_t v;
 			if (!mr_parse_size(optarg, &v) || v == 0)
 				return bad_usage(job, "bad size '%s'", optarg);
-			*(o == OPT_CHUNK ? &cfg->chunk : &cfg->shuffle_round) = v;
+			*(o == OPT_CHUNK ? &cfg->chunk
+			  : o == OPT_MEM ? &cfg->mem
+					 : &cfg->shuffle_round) = v;
 			break;
 		}
+		case OPT_TMP: cfg->tmpdir = optarg; break;
 		case OPT_MAPPERS:
 			if (!strcmp(optarg, "cores") || !strcmp(optarg, "all"))
 				cfg->map_all = !strcmp(optarg, "all");

@@ -332,6 +332,18 @@ void mr_cleanup_forget(const char *path);
 void mr_cleanup_now(void);
 void mr_cleanup_on_signals(void);
 
+/* ---- the memory budget (memory.c) --------------------------------------
+ * MR_MEM_FIXED: what a rank takes besides its data (MPI, HDF5, libraries,
+ * I/O blocks): measured at 22-25 MB of resident memory here, with room.
+ * A budget below MR_MEM_MIN cannot run. */
+#define MR_MEM_FIXED (UINT64_C(32) << 20)
+#define MR_MEM_MIN   (UINT64_C(8) << 20)
+/* The least memory this process can see (cgroup limit, rlimits,
+ * MemAvailable), and which it was, in what; UINT64_MAX if none says. */
+uint64_t mr_memory_visible(char *what, size_t size);
+/* The budget of one of node_ranks ranks sharing visible bytes. */
+uint64_t mr_memory_share(uint64_t visible, int node_ranks);
+
 /* ---- the run's shared state -------------------------------------------- */
 enum mr_phase {
 	MR_PHASE_SPLIT,
@@ -407,7 +419,9 @@ typedef struct mr_ctx {
 	const mr_job *job;
 	const mr_config *cfg;
 	mr_files files;
-	int mappers; /* how many ranks read input (rank 0 knows) */
+	int mappers;	 /* how many ranks read input (rank 0 knows) */
+	int node_ranks;	 /* ranks on this rank's node */
+	uint64_t budget; /* bytes of data this rank may hold */
 	double phase[MR_NPHASES];
 	uint64_t count[MR_NCOUNTERS];
 	double write_start;

@@ -48,6 +48,52 @@ static int check_job(const mr_job *job, const mr_config *cfg)
 	return MR_OK;
 }
 
+/* This rank's memory budget: --mem, or its node's share of what it can
+ * see.  Collective (the node's ranks are counted). */
+static int set_budget(mr_ctx *c)
+{
+	MPI_Comm node;
+	int node_rank;
+	MR_MPI(MPI_Comm_split_type(c->comm, MPI_COMM_TYPE_SHARED, c->rank, MPI_INFO_NULL, &node));
+	MR_MPI(MPI_Comm_size(node, &c->node_ranks));
+	MR_MPI(MPI_Comm_rank(node, &node_rank));
+	MR_MPI(MPI_Comm_free(&node));
+	char what[4400] = "--mem";
+	uint64_t visible = 0;
+	if (c->cfg->mem) {
+		c->budget = c->cfg->mem;
+	} else {
+		visible = mr_memory_visible(what, sizeof(what));
+		c->budget = mr_memory_share(visible, c->node_ranks);
+	}
+	char b[32], v[32];
+	if (c->cfg->mem)
+		mr_verbose("memory: %s of data per rank (--mem)",
+			   mr_human_bytes((double)c->budget, b, sizeof(b)));
+	else
+		mr_verbose("memory: %s of data per rank, from %s of %s shared by %d rank%s "
+			   "on the node",
+			   mr_human_bytes((double)c->budget, b, sizeof(b)),
+			   mr_human_bytes((double)visible, v, sizeof(v)), what, c->node_ranks,
+			   c->node_ranks == 1 ? "" : "s");
+	int rc = MR_OK;
+	if (c->budget < MR_MEM_MIN && (c->cfg->mem ? c->rank == 0 : node_rank == 0)) {
+		mr_human_bytes((double)(c->cfg->mem ? c->budget : visible), v, sizeof(v));
+		if (c->cfg->mem)
+			mr_rank_error("--mem %s is less than the %s a rank needs", v,
+				      mr_human_bytes((double)MR_MEM_MIN, b, sizeof(b)));
+		else
+			mr_rank_error("not enough memory: %s allows %s for %d rank%s on this node, "
+				      "less than %s each can run in (use fewer ranks per node)",
+				      what, v, c->node_ranks, c->node_ranks == 1 ? "" : "s",
+				      mr_human_bytes((double)(MR_MEM_FIXED + MR_MEM_MIN) * 4 / 3,
+						     b, sizeof(b)));
+	}
+	if (c->budget < MR_MEM_MIN)
+		rc = MR_ERR_NOMEM; /* said once, above, by one rank of each node */
+	return mr_agree(c->comm, rc);
+}
+
 /* The phases, from the inputs to the renamed output file. */
 static int run_phases(mr_ctx *c)
 {
@@ -107,6 +153,8 @@ int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm)
 	double t0 = mr_now();
 
 	int rc = check_job(job, cfg);
+	if (rc == MR_OK)
+		rc = set_budget(&c);
 	if (rc == MR_OK)
 		rc = run_phases(&c);
 	if (rc == MR_OK)
