@@ -24,7 +24,7 @@ extern "C" {
 #endif
 
 #define MR_VERSION "0.1.0"
-#define MR_FORMAT  1 /* the output file's format number, attribute "format" */
+#define MR_FORMAT  2 /* the output file's format number, attribute "format" */
 
 enum mr_status {
 	MR_OK = 0,
@@ -64,7 +64,22 @@ enum mr_value_type {
 	 * offsets-plus-data layout of keys (README, "The output file").
 	 */
 	MR_U64_SET = 2,
+	/* Values of any bytes, written as one byte string per key in the
+	 * offsets-plus-data layout of keys.  Jobs with a reduce only: reduce
+	 * gives each key's result with mr_emit_bytes(). */
+	MR_BYTES = 3,
 };
+
+/* What a job's result is. */
+enum mr_result_kind {
+	MR_RESULT_TABLE = 0,   /* keys, each with a value (the default) */
+	MR_RESULT_RECORDS = 1, /* records in order, with no keys or values: a
+				* sort's lines, a map-only job's output */
+};
+
+/* A key's values, for reduce: handed out one at a time, in order of their
+ * bytes (memcmp, shorter first), streamed from memory or disk. */
+typedef struct mr_iter mr_iter;
 
 /* The most fields a value may have (mr_job.width). */
 #define MR_MAX_FIELDS 16
@@ -149,7 +164,36 @@ typedef struct mr_job {
 	 * run like map's.  Not called for MR_U64_SET.
 	 */
 	int (*finish)(void *state, mr_value *value);
+
+	/* Optional: MR_RESULT_RECORDS for a job whose result is records. */
+	enum mr_result_kind result;
+	/*
+	 * Optional: a reduce that sees every value of a key at once (a median,
+	 * a sort, a join), instead of combine.  Then map emits byte values
+	 * (mr_emit_bytes; mr_emit's value counts as its 8 bytes), nothing is
+	 * combined, and reduce is called once per key, on its owner rank, in
+	 * key order, with an iterator over all of the key's values, sorted by
+	 * their bytes.  It writes the key's result with mr_emit, mr_emit_fields
+	 * or mr_emit_bytes (a value of value_type; the key it emits is kept as
+	 * given) or mr_emit_record (for MR_RESULT_RECORDS), any number of times.
+	 * key and the values are borrowed until reduce returns.  Return MR_OK
+	 * or a negative status, which fails the run like map's.  Keys are
+	 * given to ranks by sampled key ranges, so the result is in key order
+	 * across ranks.
+	 */
+	int (*reduce)(void *state, const char *key, size_t len, mr_iter *values,
+		      mr_emitter *out);
+	/* Optional, with reduce: whether this run uses it (a job that offers
+	 * both, as groupby does, decides from its options); without it, reduce
+	 * is used whenever it is set. */
+	int (*uses_reduce)(void *state);
 } mr_job;
+
+/* The next value of the key being reduced: 1 with *val and *len set (the
+ * bytes are borrowed until the next call), or 0 at the end.  Local. */
+int mr_iter_next(mr_iter *it, const void **val, size_t *len);
+/* How many values the key has in all.  Local. */
+uint64_t mr_iter_count(const mr_iter *it);
 
 /*
  * Emits one pair from map.  Local.  key[0..len) is copied (key may be NULL
@@ -162,6 +206,21 @@ int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v);
 /* Emits one pair whose value has the job's width fields, v[0..width).  Local;
  * otherwise as mr_emit(), which emits v[0] only. */
 int mr_emit_fields(mr_emitter *out, const void *key, size_t len, const mr_value *v);
+
+/* Emits one pair whose value is the bytes val[0..vlen): from map in a job
+ * with a reduce, or from reduce in a job whose value_type is MR_BYTES.
+ * Local; both are copied.  As mr_emit otherwise. */
+int mr_emit_bytes(mr_emitter *out, const void *key, size_t klen, const void *val, size_t vlen);
+
+/* Emits one record of an MR_RESULT_RECORDS job (from reduce, or from map
+ * in a job with neither combine nor reduce: then records are written in
+ * input order).  Local; rec is copied. */
+int mr_emit_record(mr_emitter *out, const void *rec, size_t len);
+
+/* A line on stderr from a job, as "mpimr: rank R on HOST: job 'NAME': ...",
+ * so that a message from one of many ranks says where it comes from.
+ * Local.  fmt is a printf format: user text belongs in its arguments. */
+void mr_log(const mr_emitter *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* The job's state (what its setup made, or mr_config.job_state), for map. */
 void *mr_state(const mr_emitter *out);

@@ -98,12 +98,3 @@ void mr_buf_release(mr_buf *b)
 	b->data = NULL;
 	b->len = b->cap = 0;
 }
-
-void mr_result_release(mr_result *r)
-{
-	mr_buf_release(&r->keys);
-	free(r->offsets);
-	free(r->values);
-	free(r->value_offsets);
-	memset(r, 0, sizeof(*r));
-}

@@ -140,7 +140,7 @@ static inline int mr_owner(uint64_t hash, int nranks)
  * How the engine holds a job's values: one 8-byte word (most jobs), a fixed
  * number of words (mr_job.width > 1), or a sorted set of distinct words
  * (MR_U64_SET).  Everywhere below a value is nvals words. */
-enum mr_vkind { MR_VK_ONE, MR_VK_FIELDS, MR_VK_SET };
+enum mr_vkind { MR_VK_ONE, MR_VK_FIELDS, MR_VK_SET, MR_VK_BYTES };
 typedef int (*mr_combine_fn)(mr_value *acc, const mr_value *in);
 typedef struct mr_values {
 	enum mr_vkind kind;
@@ -151,6 +151,8 @@ static inline mr_values mr_values_of(const mr_job *job)
 {
 	if (job->value_type == MR_U64_SET)
 		return (mr_values){.kind = MR_VK_SET, .width = 1};
+	if (job->value_type == MR_BYTES)
+		return (mr_values){.kind = MR_VK_BYTES, .width = 1};
 	if (job->width > 1)
 		return (mr_values){MR_VK_FIELDS, (uint32_t)job->width, job->combine};
 	return (mr_values){MR_VK_ONE, 1, job->combine};
@@ -402,15 +404,15 @@ typedef struct mr_range {
 	uint64_t length;
 } mr_range;
 
-/* The final, ordered slice of the table this rank writes. */
-typedef struct mr_result {
-	size_t n;
-	mr_buf keys;		 /* key bytes, concatenated */
-	uint64_t *offsets;	 /* [n+1], local: key i is keys[offsets[i]..offsets[i+1]) */
-	mr_value *values;	 /* [n * width] (fields row by row), or a set's members */
-	uint64_t *value_offsets; /* sets only: [n+1], key i's members */
-} mr_result;
-void mr_result_release(mr_result *r);
+/* The spill store of a rank (spill.c, runs.h): one unnamed file. */
+typedef struct mr_spill {
+	const char *dir; /* --tmp, or NULL */
+	int fd;		 /* -1 until first written */
+	uint64_t end;
+	uint64_t written; /* bytes, for the statistics */
+	bool failed;	  /* said already */
+} mr_spill;
+struct mr_frames;
 
 typedef struct mr_ctx {
 	MPI_Comm comm;
@@ -422,6 +424,7 @@ typedef struct mr_ctx {
 	int mappers;	 /* how many ranks read input (rank 0 knows) */
 	int node_ranks;	 /* ranks on this rank's node */
 	uint64_t budget; /* bytes of data this rank may hold */
+	mr_spill spill;
 	double phase[MR_NPHASES];
 	uint64_t count[MR_NCOUNTERS];
 	double write_start;
@@ -473,7 +476,7 @@ int mr_finish(mr_ctx *c, mr_table *t);
  * (MR_ERR_INPUT).  Says nothing if map failed anywhere for another reason. */
 int mr_rejects_gather(mr_ctx *c, int map_status);
 /* Collective: orders the table globally as cfg->order says; consumes *t. */
-int mr_order(mr_ctx *c, mr_table **t, mr_result *out);
+int mr_order(mr_ctx *c, mr_table **t, struct mr_frames *out);
 /* ---- the output paths (output.c) and writing (write.c) ------------------ */
 /* Collective: rank 0 checks, before any work, that cfg->output and
  * cfg->stats_json can be written (output.c says what that means), and every
@@ -484,7 +487,7 @@ bool mr_is_temp_name(const char *name);
 /* fsync of a file or a directory by its path: 0 or an errno value. */
 int mr_sync_path(const char *path, bool dir);
 /* Collective: writes the output under its temporary name, to the disk. */
-int mr_write(mr_ctx *c, const mr_result *res);
+int mr_write(mr_ctx *c, const struct mr_frames *res);
 /* Collective, given every rank's status so far: if all succeeded, rank 0
  * renames the temporary files into place; then what is left of them is
  * removed.  Returns the run's status. */

@@ -6,7 +6,7 @@
  * interval holds it.  Rank order then is output order.  Keys are unique after
  * reduce, so the comparison is a total order and the result is exact.
  */
-#include "internal.h"
+#include "runs.h"
 
 #include <stdlib.h>
 
@@ -370,32 +370,20 @@ static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp, mr_buf 
 	return rc;
 }
 
-static void fill_result(const mr_ctx *c, const struct item *it, size_t n, mr_result *out)
+/* The ordered items as this rank's result: a run of their pairs. */
+static void fill_result(const mr_ctx *c, const struct item *it, size_t n, mr_frames *out)
 {
-	bool set = c->job->value_type == MR_U64_SET, one = one_word(c);
-	uint64_t words = 0;
-	for (size_t i = 0; i < n; i++)
-		words += it[i].nvals;
-	out->n = n;
-	out->offsets = mr_malloc(mr_mul(n + 1, sizeof(uint64_t)));
-	out->values = mr_malloc(mr_mul((size_t)words + 1, sizeof(mr_value)));
-	out->value_offsets = set ? mr_malloc(mr_mul(n + 1, sizeof(uint64_t))) : NULL;
-	uint64_t at = 0, vat = 0;
+	bool one = one_word(c);
 	for (size_t i = 0; i < n; i++) {
-		out->offsets[i] = at;
-		if (set)
-			out->value_offsets[i] = vat;
-		memcpy(out->values + vat, item_vals(&it[i], one), (size_t)it[i].nvals * 8);
-		vat += it[i].nvals;
-		mr_buf_add(&out->keys, it[i].key, it[i].len);
-		at += it[i].len;
+		mr_pair p = {.key = it[i].key,
+			     .klen = it[i].len,
+			     .val = item_vals(&it[i], one),
+			     .vlen = 8 * it[i].nvals};
+		mr_frames_add(out, &p);
 	}
-	out->offsets[n] = at;
-	if (set)
-		out->value_offsets[n] = vat;
 }
 
-int mr_order(mr_ctx *c, mr_table **t, mr_result *out)
+int mr_order(mr_ctx *c, mr_table **t, mr_frames *out)
 {
 	/* The phase's fault point, for tests (fault.c). */
 	int fault = mr_fault(c, MR_PHASE_ORDER);

@@ -2,7 +2,7 @@
  * The driver: runs the phases of DESIGN.md in order on a duplicated
  * communicator, and makes every rank agree on success at each boundary.
  */
-#include "internal.h"
+#include "runs.h"
 
 #include <limits.h>
 #include <stdlib.h>
@@ -86,8 +86,8 @@ static int set_budget(mr_ctx *c)
 			mr_rank_error("not enough memory: %s allows %s for %d rank%s on this node, "
 				      "less than %s each can run in (use fewer ranks per node)",
 				      what, v, c->node_ranks, c->node_ranks == 1 ? "" : "s",
-				      mr_human_bytes((double)(MR_MEM_FIXED + MR_MEM_MIN) * 4 / 3,
-						     b, sizeof(b)));
+				      mr_human_bytes((double)(MR_MEM_FIXED + MR_MEM_MIN) * 4 / 3, b,
+						     sizeof(b)));
 	}
 	if (c->budget < MR_MEM_MIN)
 		rc = MR_ERR_NOMEM; /* said once, above, by one rank of each node */
@@ -126,10 +126,11 @@ static int run_phases(mr_ctx *c)
 
 	if (rc == MR_OK)
 		rc = mr_agree(c->comm, mr_finish(c, table));
-	mr_result res = {0};
+	mr_frames res;
+	mr_frames_init(&res, 8);
 	if (rc == MR_OK) {
 		rc = end_phase(c, MR_PHASE_ORDER, &t, mr_order(c, &table, &res));
-		c->count[MR_C_KEYS_OUT] = res.n;
+		c->count[MR_C_KEYS_OUT] = res.pairs;
 	}
 	mr_table_free(&table);
 	if (rc == MR_OK) {
@@ -137,13 +138,14 @@ static int run_phases(mr_ctx *c)
 		rc = mr_write(c, &res);
 		c->phase[MR_PHASE_WRITE] = mr_now() - t;
 	}
-	mr_result_release(&res);
+	mr_frames_release(&res, &c->spill);
 	return rc;
 }
 
 int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm)
 {
-	mr_ctx c = {.job = job, .cfg = cfg, .changed = UINT64_MAX};
+	mr_ctx c = {
+		.job = job, .cfg = cfg, .changed = UINT64_MAX, .spill = MR_SPILL_INIT(cfg->tmpdir)};
 	MR_MPI(MPI_Comm_dup(comm, &c.comm));
 	MR_MPI(MPI_Comm_set_errhandler(c.comm, MPI_ERRORS_RETURN));
 	MR_MPI(MPI_Comm_rank(c.comm, &c.rank));
@@ -172,6 +174,7 @@ int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm)
 	free(c.files.offsets);
 	free(c.files.sizes);
 	free(c.files.stamps);
+	mr_spill_close(&c.spill);
 	MR_MPI(MPI_Comm_free(&c.comm));
 	return rc;
 }

@@ -326,6 +326,7 @@ static MR_ALWAYS_INLINE int merge_value(mr_table *t, enum mr_vkind kind, mr_comb
 		return combine(varena_at(t, s->value.u), in);
 	}
 	case MR_VK_SET: return set_merge(t, &s->value.u, v, nvals);
+	case MR_VK_BYTES: break; /* never in a table: such jobs reduce */
 	}
 	return MR_ERR_LIMIT;
 }
@@ -341,6 +342,7 @@ static MR_ALWAYS_INLINE void store_value(mr_table *t, enum mr_vkind kind, struct
 		memcpy(varena_at(t, s->value.u), v, (size_t)t->vals.width * 8);
 		return;
 	case MR_VK_SET: s->value.u = set_new(t, v, nvals); return;
+	case MR_VK_BYTES: return;
 	}
 }
 
@@ -518,6 +520,7 @@ bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_v
 		set_tidy(varena_at(t, s->value.u));
 		*nvals = SET_COUNT(varena_at(t, s->value.u)[0]);
 		break;
+	case MR_VK_BYTES: *vals = &s->value, *nvals = 0; break;
 	}
 	return true;
 }

@@ -27,7 +27,7 @@
  * the job (after removing the temporary file).
  */
 #define _GNU_SOURCE /* fallocate */
-#include "internal.h"
+#include "runs.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -142,105 +142,264 @@ static void write_root_attrs(struct out *o)
 	mr_buf_release(&argv);
 }
 
-/* The sum of n values of one field (stride words apart), in the values' own
- * type, over all ranks. */
-static mr_value field_total(mr_ctx *c, const mr_value *v, size_t n, size_t stride)
+/* ---- the result: a run, written piece by piece -------------------------- */
+
+/* A 1-D dataset of total elements, of which this rank writes [start, ...)
+ * as the pairs stream by: buffered, and written a piece at a time. */
+struct sink {
+	struct out *o;
+	hid_t d, type;
+	size_t size; /* bytes an element */
+	uint64_t at; /* the next element this rank writes */
+	mr_buf buf;
+};
+
+#define SINK_PIECE ((size_t)1 << 20)
+
+static void sink_open(struct out *o, struct sink *k, hid_t loc, const char *name, hid_t type,
+		      uint64_t total, uint64_t start)
 {
-	bool f64 = c->job->value_type == MR_F64;
-	mr_value sum = {0}, total = {0};
-	for (size_t i = 0; i < n; i++) {
-		if (f64)
-			sum.f += v[i * stride].f;
-		else
-			sum.u += v[i * stride].u;
-	}
-	MR_MPI(MPI_Allreduce(&sum, &total, 1, f64 ? MPI_DOUBLE : MPI_UINT64_T, MPI_SUM, c->comm));
-	return total;
+	*k = (struct sink){.o = o, .type = type, .size = H5Tget_size(type), .at = start};
+	mr_buf_reserve(&k->buf, SINK_PIECE);
+	hsize_t dims[1] = {total};
+	hid_t space = MR_H5(H5Screate_simple(1, dims, NULL));
+	k->d = MR_H5(H5Dcreate2(loc, name, type, space, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
+	H5Sclose(space);
 }
 
-/* The values: one dataset; one per written field, in a group; or a set's
- * members with their offsets.  Returns the "total" attribute: the sum of
- * field 0, or the number of set members. */
-static mr_value write_values(struct out *o, hid_t g, const mr_result *res, uint64_t before,
-			     uint64_t all)
+static void sink_flush(struct sink *k)
+{
+	size_t n = k->buf.len / k->size;
+	if (n == 0)
+		return;
+	hid_t fspace = MR_H5(H5Dget_space(k->d));
+	hsize_t start = k->at, count = n;
+	MR_H5(H5Sselect_hyperslab(fspace, H5S_SELECT_SET, &start, NULL, &count, NULL));
+	hid_t mspace = MR_H5(H5Screate_simple(1, &count, NULL));
+	if (H5Dwrite(k->d, k->type, mspace, fspace, k->o->dxpl, k->buf.data) < 0)
+		write_failed(k->o->c, "H5Dwrite");
+	H5Sclose(mspace);
+	H5Sclose(fspace);
+	k->at += n;
+	k->buf.len = 0;
+}
+
+static inline void sink_put(struct sink *k, const void *p, size_t n)
+{
+	size_t bytes = n * k->size;
+	if (k->buf.len + bytes > k->buf.cap) {
+		sink_flush(k);
+		if (bytes > k->buf.cap)
+			mr_buf_reserve(&k->buf, bytes);
+	}
+	memcpy(k->buf.data + k->buf.len, p, bytes);
+	k->buf.len += bytes;
+}
+
+/* Collective: every rank closes every dataset it opened. */
+static void sink_close(struct sink *k)
+{
+	sink_flush(k);
+	mr_buf_release(&k->buf);
+	H5Dclose(k->d);
+}
+
+/* What the result holds on this rank, and before it and in all. */
+struct counts {
+	uint64_t n;  /* keys or records */
+	uint64_t kb; /* key (record) bytes */
+	uint64_t vn; /* value elements: members, bytes, or n */
+};
+
+static void count_all(mr_ctx *c, const mr_frames *res, struct counts *before, struct counts *all)
+{
+	mr_values v = mr_values_of(c->job);
+	struct counts mine = {res->pairs, res->key_bytes,
+			      v.kind == MR_VK_SET     ? res->val_bytes / 8
+			      : v.kind == MR_VK_BYTES ? res->val_bytes
+						      : res->pairs};
+	MR_MPI(MPI_Exscan(&mine, before, 3, MPI_UINT64_T, MPI_SUM, c->comm));
+	if (c->rank == 0)
+		*before = (struct counts){0}; /* Exscan leaves rank 0's undefined */
+	MR_MPI(MPI_Allreduce(&mine, all, 3, MPI_UINT64_T, MPI_SUM, c->comm));
+}
+
+/* The value datasets of a table: one, a group of fields, or a set's or a
+ * byte string's elements with their offsets.  vals[] gets the sinks, nv
+ * how many (fields not written are NULL sinks, d < 0). */
+struct value_sinks {
+	struct sink one;		  /* values, or a set's/bytes' elements */
+	struct sink offsets;		  /* value_offsets, for sets and bytes */
+	struct sink field[MR_MAX_FIELDS]; /* one per field written */
+	bool has_field[MR_MAX_FIELDS];
+	hid_t group; /* /<job>/values for fields */
+};
+
+static void open_values(struct out *o, hid_t g, struct value_sinks *vs, const struct counts *b,
+			const struct counts *all)
 {
 	mr_ctx *c = o->c;
-	const mr_job *job = c->job;
-	hid_t vt = job->value_type == MR_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64;
-	if (job->value_type == MR_U64_SET) {
-		uint64_t mine = res->n ? res->value_offsets[res->n] : 0, vbefore = 0, vall = 0;
-		MR_MPI(MPI_Exscan(&mine, &vbefore, 1, MPI_UINT64_T, MPI_SUM, c->comm));
-		if (c->rank == 0)
-			vbefore = 0;
-		MR_MPI(MPI_Allreduce(&mine, &vall, 1, MPI_UINT64_T, MPI_SUM, c->comm));
-		write_1d(o, g, "values", H5T_NATIVE_UINT64, vall, vbefore, mine, res->values);
-		bool last = c->rank == c->nranks - 1;
-		uint64_t *off = mr_malloc(mr_mul(res->n + 1, sizeof(uint64_t)));
-		for (size_t i = 0; i <= res->n; i++)
-			off[i] = (res->n ? res->value_offsets[i] : 0) + vbefore;
-		write_1d(o, g, "value_offsets", H5T_NATIVE_UINT64, all + 1, before,
-			 res->n + (last ? 1 : 0), off);
-		free(off);
-		return (mr_value){.u = vall};
+	mr_values v = mr_values_of(c->job);
+	hid_t vt = c->job->value_type == MR_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64;
+	memset(vs, 0, sizeof(*vs));
+	vs->group = -1;
+	if (v.kind == MR_VK_SET || v.kind == MR_VK_BYTES) {
+		sink_open(o, &vs->one, g, "values",
+			  v.kind == MR_VK_SET ? H5T_NATIVE_UINT64 : H5T_NATIVE_UINT8, all->vn,
+			  b->vn);
+		sink_open(o, &vs->offsets, g, "value_offsets", H5T_NATIVE_UINT64, all->n + 1, b->n);
+		return;
 	}
-	int width = (int)mr_values_of(job).width;
-	if (width == 1) {
-		write_1d(o, g, "values", vt, all, before, res->n, res->values);
-		return field_total(c, res->values, res->n, 1);
+	if (v.width == 1) {
+		sink_open(o, &vs->one, g, "values", vt, all->n, b->n);
+		return;
 	}
 	/* Fields keep the job's order for readers that ask (h5py, show). */
 	hid_t gcpl = MR_H5(H5Pcreate(H5P_GROUP_CREATE));
 	MR_H5(H5Pset_link_creation_order(gcpl, H5P_CRT_ORDER_TRACKED | H5P_CRT_ORDER_INDEXED));
-	hid_t vg = MR_H5(H5Gcreate2(g, "values", H5P_DEFAULT, gcpl, H5P_DEFAULT));
+	vs->group = MR_H5(H5Gcreate2(g, "values", H5P_DEFAULT, gcpl, H5P_DEFAULT));
 	H5Pclose(gcpl);
-	mr_value *col = mr_malloc(mr_mul(res->n + 1, sizeof(mr_value)));
-	for (int f = 0; f < width; f++) {
+	for (uint32_t f = 0; f < v.width; f++) {
 		char num[16];
-		snprintf(num, sizeof(num), "%d", f);
-		const char *name = job->field_name ? job->field_name(c->cfg->job_state, f) : num;
-		if (!name)
-			continue;
-		for (size_t i = 0; i < res->n; i++)
-			col[i] = res->values[i * (size_t)width + (size_t)f];
-		write_1d(o, vg, name, vt, all, before, res->n, col);
+		snprintf(num, sizeof(num), "%u", f);
+		const char *name =
+			c->job->field_name ? c->job->field_name(c->cfg->job_state, (int)f) : num;
+		if (name) {
+			vs->has_field[f] = true;
+			sink_open(o, &vs->field[f], vs->group, name, vt, all->n, b->n);
+		}
 	}
-	free(col);
-	H5Gclose(vg);
-	return field_total(c, res->values, res->n, (size_t)width);
 }
 
-/* /<job>: keys, offsets, values, and the totals as attributes. */
-static void write_table(struct out *o, const mr_result *res)
+/* One pair's value into its datasets; *elems counts a set's members or a
+ * byte string's bytes, for the offsets; the sum for "total" goes to *sum. */
+static void put_value(const mr_ctx *c, struct value_sinks *vs, const mr_pair *p, uint64_t *elems,
+		      mr_value *sum)
+{
+	mr_values v = mr_values_of(c->job);
+	if (v.kind == MR_VK_SET || v.kind == MR_VK_BYTES) {
+		sink_put(&vs->offsets, elems, 1);
+		size_t n = v.kind == MR_VK_SET ? p->vlen / 8 : p->vlen;
+		sink_put(&vs->one, p->val, n);
+		*elems += n;
+		sum->u += n;
+		return;
+	}
+	mr_value first;
+	memcpy(&first, p->val, 8);
+	if (c->job->value_type == MR_F64)
+		sum->f += first.f;
+	else
+		sum->u += first.u;
+	if (v.width == 1) {
+		sink_put(&vs->one, p->val, 1);
+		return;
+	}
+	for (uint32_t f = 0; f < v.width; f++)
+		if (vs->has_field[f])
+			sink_put(&vs->field[f], p->val + 8 * f, 1);
+}
+
+static void close_values(struct out *o, struct value_sinks *vs, uint64_t elems)
+{
+	mr_values v = mr_values_of(o->c->job);
+	if (v.kind == MR_VK_SET || v.kind == MR_VK_BYTES) {
+		if (o->c->rank == o->c->nranks - 1) /* the final offset */
+			sink_put(&vs->offsets, &elems, 1);
+		sink_close(&vs->offsets);
+		sink_close(&vs->one);
+		return;
+	}
+	if (v.width == 1) {
+		sink_close(&vs->one);
+		return;
+	}
+	for (uint32_t f = 0; f < v.width; f++)
+		if (vs->has_field[f])
+			sink_close(&vs->field[f]);
+	H5Gclose(vs->group);
+}
+
+static const char *value_kind_name(const mr_job *job)
+{
+	switch (mr_values_of(job).kind) {
+	case MR_VK_SET: return "uint64-set";
+	case MR_VK_BYTES: return "bytes";
+	case MR_VK_FIELDS: return "fields";
+	default: return job->value_type == MR_F64 ? "float64" : "uint64";
+	}
+}
+
+/* Streams the run res into /<job>'s datasets.  Returns the "total". */
+static mr_value stream_result(struct out *o, hid_t g, const mr_frames *res, const struct counts *b,
+			      const struct counts *all)
 {
 	mr_ctx *c = o->c;
-	uint64_t mine[2] = {res->n, res->keys.len}, before[2] = {0, 0}, all[2];
-	MR_MPI(MPI_Exscan(mine, before, 2, MPI_UINT64_T, MPI_SUM, c->comm));
-	if (c->rank == 0)
-		before[0] = before[1] = 0; /* Exscan leaves rank 0's undefined */
-	MR_MPI(MPI_Allreduce(mine, all, 2, MPI_UINT64_T, MPI_SUM, c->comm));
+	bool records = c->job->result == MR_RESULT_RECORDS;
+	struct sink keys, offs;
+	struct value_sinks vs;
+	sink_open(o, &keys, g, records ? "record_bytes" : "key_bytes", H5T_NATIVE_UINT8, all->kb,
+		  b->kb);
+	sink_open(o, &offs, g, records ? "record_offsets" : "key_offsets", H5T_NATIVE_UINT64,
+		  all->n + 1, b->n);
+	if (!records)
+		open_values(o, g, &vs, b, all);
+	mr_frames_reader rd;
+	mr_frames_reader_init(&rd, res, &c->spill, SINK_PIECE);
+	mr_pair p;
+	uint64_t kat = b->kb, vat = b->vn;
+	mr_value sum = {0};
+	while (mr_frames_read(&rd, &p)) {
+		sink_put(&offs, &kat, 1);
+		sink_put(&keys, p.key, p.klen);
+		kat += p.klen;
+		if (!records)
+			put_value(c, &vs, &p, &vat, &sum);
+	}
+	if (rd.status != MR_OK) {
+		mr_rank_error("cannot read the result back from '%s' (%s)",
+			      c->spill.dir ? c->spill.dir : "the spill store",
+			      mr_strerror(rd.status));
+		mr_abort();
+	}
+	mr_frames_reader_release(&rd);
+	if (c->rank == c->nranks - 1)
+		sink_put(&offs, &kat, 1);
+	sink_close(&keys);
+	sink_close(&offs);
+	if (!records)
+		close_values(o, &vs, vat);
+	bool f64 = c->job->value_type == MR_F64 && !records &&
+		   mr_values_of(c->job).kind != MR_VK_SET &&
+		   mr_values_of(c->job).kind != MR_VK_BYTES;
+	if (records)
+		sum.u = res->pairs;
+	mr_value total = {0};
+	MR_MPI(MPI_Allreduce(&sum, &total, 1, f64 ? MPI_DOUBLE : MPI_UINT64_T, MPI_SUM, c->comm));
+	return total;
+}
 
+/* /<job>: the result's datasets, and its totals as attributes. */
+static void write_table(struct out *o, const mr_frames *res)
+{
+	mr_ctx *c = o->c;
+	struct counts before, all;
+	count_all(c, res, &before, &all);
 	hid_t g = MR_H5(H5Gcreate2(o->file, c->job->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
-	write_1d(o, g, "key_bytes", H5T_NATIVE_UINT8, all[1], before[1], res->keys.len,
-		 res->keys.data);
-
-	/* Global offsets; the last rank also writes the final one. */
-	bool last = c->rank == c->nranks - 1;
-	uint64_t *off = mr_malloc(mr_mul(res->n + 1, sizeof(uint64_t)));
-	for (size_t i = 0; i <= res->n; i++)
-		off[i] = res->offsets[i] + before[1];
-	write_1d(o, g, "key_offsets", H5T_NATIVE_UINT64, all[0] + 1, before[0],
-		 res->n + (last ? 1 : 0), off);
-	free(off);
-
-	mr_value total = write_values(o, g, res, before[0], all[0]);
-	hid_t vt = c->job->value_type == MR_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64;
-	uint64_t records = 0;
-	MR_MPI(MPI_Allreduce(&c->count[MR_C_RECORDS], &records, 1, MPI_UINT64_T, MPI_SUM, c->comm));
+	mr_value total = stream_result(o, g, res, &before, &all);
+	bool records = c->job->result == MR_RESULT_RECORDS;
+	bool f64 = !records && c->job->value_type == MR_F64;
+	uint64_t recs = 0;
+	MR_MPI(MPI_Allreduce(&c->count[MR_C_RECORDS], &recs, 1, MPI_UINT64_T, MPI_SUM, c->comm));
 	static const char *const order_names[] = {"count", "key", "none"};
-	attr_str(g, "order", order_names[c->cfg->order]);
-	attr_u64(g, "distinct_keys", all[0]);
-	attr_write(g, "total", vt, &total);
-	attr_u64(g, "records", records);
+	attr_str(g, "layout", records ? "records" : "table");
+	if (!records)
+		attr_str(g, "value_kind", value_kind_name(c->job));
+	attr_str(g, "order",
+		 records ? (c->job->reduce ? "key" : "input") : order_names[c->cfg->order]);
+	attr_u64(g, records ? "records_out" : "distinct_keys", all.n);
+	attr_write(g, "total", f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64, &total);
+	attr_u64(g, "records", recs);
 	attr_u64(g, "input_bytes", c->files.total);
 	attr_u64(g, "input_files", c->files.n);
 	attr_u64(g, "rejected", c->rejected);
@@ -306,13 +465,11 @@ static void write_stats(struct out *o)
 
 /* The file's size, a little over: its data, and room for HDF5's metadata
  * (17 KiB for a result with no keys, here; a little more for many ranks). */
-static uint64_t expected_size(mr_ctx *c, const mr_result *res)
+static uint64_t expected_size(mr_ctx *c, const mr_frames *res)
 {
-	bool set = res->value_offsets != NULL;
-	uint64_t words = set ? (res->n ? res->value_offsets[res->n] : 0)
-			     : (uint64_t)res->n * mr_values_of(c->job).width;
-	uint64_t mine = res->keys.len + 8 * ((uint64_t)res->n + 1) * (set ? 2 : 1) + 8 * words;
-	uint64_t all = 0;
+	/* A value of words takes its words; of several fields no more; a set's
+	 * or a byte string's elements take theirs and an offset. */
+	uint64_t mine = res->key_bytes + res->val_bytes + 16 * (res->pairs + 1), all = 0;
 	MR_MPI(MPI_Allreduce(&mine, &all, 1, MPI_UINT64_T, MPI_SUM, c->comm));
 	const mr_files *f = &c->files;
 	uint64_t stats = 8 * (uint64_t)c->nranks * (MR_NPHASES + MR_NCOUNTERS);
@@ -459,7 +616,7 @@ static int close_file(struct out *o)
 	return mr_agree(c->comm, rc);
 }
 
-int mr_write(mr_ctx *c, const mr_result *res)
+int mr_write(mr_ctx *c, const mr_frames *res)
 {
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 	uint64_t size = expected_size(c, res);
@@ -473,8 +630,10 @@ int mr_write(mr_ctx *c, const mr_result *res)
 	 * the tests of the checked writes. */
 	if (c->rank == 0 && !getenv("MPIMR_TEST_NO_RESERVE"))
 		reserve(c, size);
+	/* Each rank writes its pieces when it has them: independent transfers
+	 * (every dataset is created, so allocated, collectively first). */
 	o.dxpl = MR_H5(H5Pcreate(H5P_DATASET_XFER));
-	MR_H5(H5Pset_dxpl_mpio(o.dxpl, H5FD_MPIO_COLLECTIVE));
+	MR_H5(H5Pset_dxpl_mpio(o.dxpl, H5FD_MPIO_INDEPENDENT));
 
 	write_root_attrs(&o);
 	write_table(&o, res);

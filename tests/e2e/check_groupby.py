@@ -262,9 +262,12 @@ class Output:
 def check_output(out, orc, ops, order, nranks):
     """Errors where out disagrees with the oracle, the ops or the order."""
     e = list(out.problems)
-    for name, want in (("job", JOB), ("complete", 1), ("nranks", nranks), ("format", 1)):
+    for name, want in (("job", JOB), ("complete", 1), ("nranks", nranks), ("format", 2)):
         if out.root.get(name) != want:
             e.append("root attribute %s is %r, want %r" % (name, out.root.get(name), want))
+    for name, want in (("layout", "table"), ("value_kind", "fields")):
+        if out.attrs.get(name) != want:
+            e.append("/%s@%s is %r, want %r" % (JOB, name, out.attrs.get(name), want))
     if out.ops != sorted(ops):
         e.append("/%s/values holds %s, want exactly the asked-for ops %s"
                  % (JOB, out.ops, sorted(ops)))

@@ -198,13 +198,14 @@ def check_table(t, orc, order, nranks):
     """Every error in t against the oracle; [] when it all agrees."""
     e = list(t.errors)
     ra, ga = t.root, t.attrs
-    for name, want in (("format", 1), ("job", JOB), ("complete", 1), ("nranks", nranks)):
+    for name, want in (("format", 2), ("job", JOB), ("complete", 1), ("nranks", nranks)):
         if want is not None and ra.get(name) != want:
             e.append("root attribute %s is %r, want %r" % (name, ra.get(name), want))
     want_attrs = {
         "order": order, "distinct_keys": len(orc.index), "total": orc.members,
         "records": orc.words, "input_bytes": sum(orc.sizes),
         "input_files": len(orc.files), "rejected": 0, "rejected_first": "",
+        "layout": "table", "value_kind": "uint64-set",
     }
     for name, want in want_attrs.items():
         if ga.get(name, "(absent)") != want:

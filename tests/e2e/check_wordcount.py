@@ -4,7 +4,7 @@
 Checks:
   * mpimr exits 0 and writes OUT.h5 (and the --stats JSON file), and the
     ranks that read input are every rank (--mappers all) or one per CPU;
-  * the format: root attributes (format=1, job, nranks, complete=1, ...),
+  * the format: root attributes (format=2, job, nranks, complete=1, ...),
     dataset dtypes, key_offsets strictly increasing from 0 to len(key_bytes),
     /inputs, /stats/phase_seconds [nranks][6];
   * the table equals Counter(data.split()) computed per file at test time

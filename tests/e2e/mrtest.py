@@ -391,8 +391,8 @@ def check_format(res, nranks=None, order=None):
                  "created_utc", "complete"):
         if name not in ra:
             e.append("root attribute %r is missing" % name)
-    if ra.get("format") != 1:
-        e.append("root attribute format is %r, want 1" % ra.get("format"))
+    if ra.get("format") != 2:
+        e.append("root attribute format is %r, want 2" % ra.get("format"))
     if ra.get("complete") != 1:
         e.append("root attribute complete is %r, want 1" % ra.get("complete"))
     if "job" in ra and ra["job"] != res.job:
@@ -405,9 +405,12 @@ def check_format(res, nranks=None, order=None):
         e.append("root attribute nranks is %r, want %d" % (ra["nranks"], nranks))
 
     for name in ("order", "distinct_keys", "total", "records", "input_bytes",
-                 "input_files"):
+                 "input_files", "layout", "value_kind"):
         if name not in ga:
             e.append("attribute /%s@%s is missing" % (res.job, name))
+    for name, want in (("layout", "table"), ("value_kind", "uint64")):
+        if name in ga and ga[name] != want:
+            e.append("/%s@%s is %r, want %r" % (res.job, name, ga[name], want))
     if order is not None and "order" in ga and ga["order"] != order:
         e.append("/%s@order is %r, want %r" % (res.job, ga["order"], order))
 
