@@ -3,8 +3,9 @@
  * through it, and reduce merges what it received through it too.  Map also
  * asks it where the record comes from, and tells it of malformed records.
  */
-#include "internal.h"
+#include "runs.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 
 static int flush(mr_emitter *e)
@@ -22,6 +23,8 @@ static int flush(mr_emitter *e)
 	}
 	if (e->status == MR_OK)
 		e->status = mr_table_upsert_batch(e->table, e->pending, e->n);
+	if (e->status == MR_OK && e->full && mr_table_over(e->table))
+		e->status = e->full(e->full_arg);
 	e->n = 0;
 	e->long_keys.len = 0;
 	return e->status;
@@ -56,9 +59,30 @@ static inline int queued(mr_emitter *out)
 	return out->n == MR_EMIT_BATCH ? flush(out) : out->status;
 }
 
+/* A pair appended to the emitter's run: every emit of a job that does not
+ * combine. */
+static int append(mr_emitter *out, const void *key, size_t len, const void *val, size_t vlen)
+{
+	if (out->status != MR_OK)
+		return out->status;
+	if (len > UINT32_MAX || vlen > UINT32_MAX) {
+		mr_rank_error("job '%s': a key or value of more than 4 GiB", out->job);
+		return out->status = MR_ERR_LIMIT;
+	}
+	mr_pair p = {
+		.key = len ? key : "", .klen = (uint32_t)len, .val = vlen ? val : "", .vlen = vlen};
+	mr_frames_add(out->run, &p);
+	out->pairs++;
+	if (out->full && out->run->tail.len > out->run_limit)
+		out->status = out->full(out->full_arg);
+	return out->status;
+}
+
 int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
 {
-	if (out->vals.kind == MR_VK_FIELDS) {
+	if (out->special) {
+		if (out->mode != MR_EMIT_COMBINE)
+			return append(out, key, len, &v, 8);
 		mr_value f[MR_MAX_FIELDS] = {v};
 		return mr_emit_fields(out, key, len, f);
 	}
@@ -71,6 +95,8 @@ int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v)
 
 int mr_emit_fields(mr_emitter *out, const void *key, size_t len, const mr_value *v)
 {
+	if (out->mode != MR_EMIT_COMBINE)
+		return append(out, key, len, v, 8 * (size_t)out->vals.width);
 	if (out->vals.kind != MR_VK_FIELDS)
 		return mr_emit(out, key, len, v[0]);
 	size_t i = out->n;
@@ -79,6 +105,36 @@ int mr_emit_fields(mr_emitter *out, const void *key, size_t len, const mr_value 
 	p->vals = out->fields[i];
 	p->nvals = out->vals.width;
 	return queued(out);
+}
+
+int mr_emit_bytes(mr_emitter *out, const void *key, size_t klen, const void *val, size_t vlen)
+{
+	if (out->mode == MR_EMIT_COMBINE ||
+	    (out->mode == MR_EMIT_OUTPUT && out->vals.kind != MR_VK_BYTES)) {
+		mr_rank_error("job '%s': mr_emit_bytes in a job whose values are not bytes",
+			      out->job);
+		return MR_ERR_JOB;
+	}
+	return append(out, key, klen, val, vlen);
+}
+
+int mr_emit_record(mr_emitter *out, const void *rec, size_t len)
+{
+	if (out->mode == MR_EMIT_COMBINE) {
+		mr_rank_error("job '%s': mr_emit_record in a job that combines", out->job);
+		return MR_ERR_JOB;
+	}
+	return append(out, rec, len, NULL, 0);
+}
+
+void mr_log(const mr_emitter *out, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	mr_rank_error("job '%s': %s", out && out->job ? out->job : "?", msg);
 }
 
 int mr_emit_words(mr_emitter *e, const void *key, size_t len, const void *v, uint32_t nvals)
@@ -158,6 +214,14 @@ void mr_emitter_init(mr_emitter *e, mr_table *t, const mr_values *vals)
 	memset(e, 0, sizeof(*e));
 	e->table = t;
 	e->vals = *vals;
+	e->special = vals->kind == MR_VK_FIELDS;
+}
+
+void mr_emitter_to_run(mr_emitter *e, enum mr_emit_mode mode, struct mr_frames *run)
+{
+	e->mode = mode;
+	e->run = run;
+	e->special = true;
 }
 
 int mr_emitter_finish(mr_emitter *e)

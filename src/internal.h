@@ -186,6 +186,12 @@ typedef struct mr_pending {
 void mr_table_prefetch(const mr_table *t, uint64_t hash);
 /* Upserts p[0..n) in order; stops at the first status that is not MR_OK. */
 int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n);
+/* A table with a limit (bytes; 0: none) does not grow past it: it is then
+ * over (mr_table_over), and whoever fills it empties it (mr_table_clear,
+ * which keeps its slots for reuse). */
+void mr_table_set_limit(mr_table *t, size_t bytes);
+bool mr_table_over(const mr_table *t);
+void mr_table_clear(mr_table *t);
 size_t mr_table_count(const mr_table *t);
 size_t mr_table_key_bytes(const mr_table *t); /* sum of key lengths */
 size_t mr_table_memory(const mr_table *t);    /* bytes held, slots + arenas */
@@ -207,10 +213,23 @@ typedef struct mr_reject_at {
 	uint64_t file, offset, line; /* line: rank 0 counts it, 0 if it cannot */
 	char why[MR_REJECT_WHY];
 } mr_reject_at;
+/* Where an emitter's pairs go: into its table, combined (the fast path), or
+ * appended to its run (map of a job that reduces all values, or of a
+ * map-only job; and reduce's result). */
+enum mr_emit_mode { MR_EMIT_COMBINE, MR_EMIT_COLLECT, MR_EMIT_OUTPUT };
 struct mr_emitter {
 	mr_table *table;
 	mr_values vals;
-	void *state; /* the job's, for mr_state() */
+	enum mr_emit_mode mode;
+	bool special; /* not the fast path of mr_emit: fields, or a run */
+	struct mr_frames *run;
+	size_t run_limit; /* bytes of run memory before full is called */
+	/* Called when the table is over its limit, or the run past run_limit:
+	 * it empties them (spills).  MR_OK or a failure. */
+	int (*full)(void *arg);
+	void *full_arg;
+	const char *job; /* its name, for mr_log */
+	void *state;	 /* the job's, for mr_state() */
 	uint64_t pairs;
 	int status; /* the first failure of an applied batch */
 	size_t n;
@@ -232,6 +251,8 @@ struct mr_emitter {
 	mr_reject_at shown[MR_REJECT_SHOW];
 };
 void mr_emitter_init(mr_emitter *e, mr_table *t, const mr_values *vals);
+/* Sends the emitter's pairs to run instead (mode COLLECT or OUTPUT). */
+void mr_emitter_to_run(mr_emitter *e, enum mr_emit_mode mode, struct mr_frames *run);
 /* Queues a value of nvals words at v, which stays valid until the batch is
  * applied (reduce's, from received frames).  As mr_emit otherwise. */
 int mr_emit_words(mr_emitter *e, const void *key, size_t len, const void *v, uint32_t nvals);
@@ -458,7 +479,11 @@ void mr_plan_ranges(const mr_files *f, int nranks, uint64_t chunk, mr_range **ra
 		    size_t *nranges, uint64_t *counts);
 /* Local: reads this rank's ranges into a new combined table.  An input that
  * changed while it was read gives MR_ERR_INPUT, unsaid: see mr_map_agree. */
-int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out);
+struct mr_stream;
+int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out, struct mr_stream *st);
+/* Ends a phase: its time on this rank into c->phase[p], then the agreement
+ * on success (collective); *t becomes the next phase's start. */
+int mr_end_phase(mr_ctx *c, enum mr_phase p, double *t, int rc);
 /* Collective, after map, given this rank's map status: rank 0 names the first
  * input that changed while it was read (and every rank fails), and every
  * rank learns the sizes of the unsized inputs.  Returns the status. */

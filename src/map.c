@@ -4,7 +4,7 @@
  * emits into one table at once (in-mapper combining): what leaves the rank is
  * one pair per distinct key.
  */
-#include "internal.h"
+#include "runs.h"
 #include "scan.h"
 
 #include <errno.h>
@@ -17,6 +17,8 @@
 
 struct map_state {
 	mr_emitter em;
+	mr_ctx *c;
+	mr_stream *stream;
 	const mr_job *job;
 	uint64_t records;
 	/* progress, rank 0 on a terminal only */
@@ -154,7 +156,46 @@ int mr_map_agree(mr_ctx *c, int rc)
 	return rc;
 }
 
-int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
+/* The emitter full: the map table spilled as a sorted run. */
+static int spill_table(void *arg)
+{
+	struct map_state *s = arg;
+	return mr_stream_table(s->c, s->stream, s->em.table, true);
+}
+
+/* The emitter full: the collected pairs sorted and spilled (REDUCE), or
+ * spilled as they are, in input order (MAP_ONLY). */
+static int spill_collected(void *arg)
+{
+	struct map_state *s = arg;
+	if (mr_plan_of(s->c) == MR_PLAN_REDUCE)
+		return mr_stream_collected(s->c, s->stream, true);
+	s->stream->spilled = true;
+	return mr_frames_flush(&s->stream->collect, &s->c->spill);
+}
+
+/* Where map's pairs go, by the job's plan (stream.c): a table that spills
+ * past half the budget, or the stream's run. */
+static void set_destination(mr_ctx *c, struct map_state *s, mr_stream *st)
+{
+	mr_values vals = mr_values_of(c->job);
+	enum mr_plan plan = mr_plan_of(c);
+	s->c = c;
+	s->stream = st;
+	s->em.full_arg = s;
+	if (plan == MR_PLAN_COMBINE) {
+		mr_table_set_limit(s->em.table, (size_t)(c->budget / 2));
+		s->em.full = spill_table;
+		return;
+	}
+	mr_table_free(&s->em.table);
+	mr_emitter_to_run(&s->em, MR_EMIT_COLLECT, &st->collect);
+	s->em.full = spill_collected;
+	s->em.run_limit = (size_t)(plan == MR_PLAN_REDUCE ? c->budget / 3 : c->budget / 4);
+	MR_UNUSED(vals);
+}
+
+int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out, mr_stream *st)
 {
 	/* The phase's fault point, for tests (fault.c). */
 	int fault = mr_fault(c, MR_PHASE_MAP);
@@ -169,7 +210,9 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 	};
 	mr_values vals = mr_values_of(c->job);
 	mr_emitter_init(&s.em, mr_table_new(0, &vals), &vals);
+	set_destination(c, &s, st);
 	s.em.state = c->cfg->job_state;
+	s.em.job = c->job->name;
 	s.em.reader = &r;
 	s.em.files = &c->files;
 	s.em.strict = c->cfg->strict;
@@ -186,7 +229,7 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out)
 	c->count[MR_C_BYTES_READ] = r.bytes_read;
 	c->count[MR_C_RECORDS] = s.records;
 	c->count[MR_C_PAIRS_EMITTED] = s.em.pairs;
-	c->count[MR_C_KEYS_MAPPED] = mr_table_count(s.em.table);
+	c->count[MR_C_KEYS_MAPPED] = s.em.table ? mr_table_count(s.em.table) : st->collect.pairs;
 	c->count[MR_C_REJECTED] = s.em.rejected;
 	c->nshown = s.em.nshown;
 	memcpy(c->shown, s.em.shown, sizeof(c->shown));

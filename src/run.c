@@ -17,8 +17,7 @@ const char *const mr_counter_names[MR_NCOUNTERS] = {
 	"keys_out",   "peak_rss_bytes", "records_rejected",
 };
 
-/* Ends a phase: its time on this rank, then the agreement on success. */
-static int end_phase(mr_ctx *c, enum mr_phase p, double *t, int rc)
+int mr_end_phase(mr_ctx *c, enum mr_phase p, double *t, int rc)
 {
 	double now = mr_now();
 	c->phase[p] = now - *t;
@@ -29,12 +28,16 @@ static int end_phase(mr_ctx *c, enum mr_phase p, double *t, int rc)
 
 static int check_job(const mr_job *job, const mr_config *cfg)
 {
-	if (!job || !job->name || !job->map || (!job->combine && job->value_type != MR_U64_SET)) {
-		mr_error("a job needs a name, a map and a combine");
+	if (!job || !job->name || !job->map ||
+	    (!job->combine && !job->reduce && job->value_type != MR_U64_SET &&
+	     job->result != MR_RESULT_RECORDS)) {
+		mr_error("a job needs a name, a map, and a combine or a reduce (or records "
+			 "for a result)");
 		return MR_ERR_USAGE;
 	}
-	if (job->value_type > MR_U64_SET || job->width < 0 || job->width > MR_MAX_FIELDS ||
-	    (job->width > 1 && job->value_type == MR_U64_SET)) {
+	if (job->value_type > MR_BYTES || job->width < 0 || job->width > MR_MAX_FIELDS ||
+	    (job->width > 1 && job->value_type >= MR_U64_SET) ||
+	    (job->value_type == MR_BYTES && !job->reduce)) {
 		mr_error("job '%s': values are of an unknown type, or have more than %d fields",
 			 job->name, MR_MAX_FIELDS);
 		return MR_ERR_USAGE;
@@ -94,6 +97,56 @@ static int set_budget(mr_ctx *c)
 	return mr_agree(c->comm, rc);
 }
 
+/* The in-memory phases of a job that combines: the table shuffled by hash,
+ * reduced into a table, finished, sorted. */
+static int in_memory(mr_ctx *c, mr_table **table, double *t, mr_frames *res)
+{
+	int rc = MR_OK;
+	if (c->nranks > 1) {
+		/* With one rank the map table is already the reduced one. */
+		mr_buf recv = {0};
+		rc = mr_end_phase(c, MR_PHASE_SHUFFLE, t, mr_shuffle(c, table, &recv));
+		if (rc == MR_OK)
+			rc = mr_end_phase(c, MR_PHASE_REDUCE, t, mr_reduce(c, &recv, table));
+		mr_buf_release(&recv);
+	}
+	if (rc == MR_OK)
+		rc = mr_agree(c->comm, mr_finish(c, *table));
+	if (rc == MR_OK) {
+		rc = mr_end_phase(c, MR_PHASE_ORDER, t, mr_order(c, table, res));
+		c->count[MR_C_KEYS_OUT] = res->pairs;
+	}
+	return rc;
+}
+
+/* After map, by the job's plan: in memory if every rank's table fitted
+ * (the fast path), else by streaming runs; a map-only job's collected
+ * records are its result. */
+static int after_map(mr_ctx *c, mr_table **table, mr_stream *st, double *t, mr_frames *res)
+{
+	enum mr_plan plan = mr_plan_of(c);
+	if (plan == MR_PLAN_MAP_ONLY) {
+		*res = st->collect;
+		mr_frames_init(&st->collect, st->unit);
+		c->count[MR_C_KEYS_OUT] = res->pairs;
+		return MR_OK;
+	}
+	int rc = MR_OK;
+	if (plan == MR_PLAN_COMBINE) {
+		int spilled = st->spilled, any = 0;
+		MR_MPI(MPI_Allreduce(&spilled, &any, 1, MPI_INT, MPI_LOR, c->comm));
+		if (!any)
+			return in_memory(c, table, t, res);
+		mr_verbose("memory: tables outgrew the budget; the job goes on by sorted runs");
+		rc = mr_stream_table(c, st, *table, st->spilled);
+		mr_table_free(table);
+	} else {
+		rc = mr_stream_collected(c, st, st->spilled);
+	}
+	rc = mr_agree(c->comm, rc);
+	return rc == MR_OK ? mr_stream_phases(c, st, t, res) : rc;
+}
+
 /* The phases, from the inputs to the renamed output file. */
 static int run_phases(mr_ctx *c)
 {
@@ -103,35 +156,26 @@ static int run_phases(mr_ctx *c)
 	size_t nranges = 0;
 	if (rc == MR_OK)
 		rc = mr_split(c, &ranges, &nranges);
-	rc = end_phase(c, MR_PHASE_SPLIT, &t, rc);
+	rc = mr_end_phase(c, MR_PHASE_SPLIT, &t, rc);
 
 	mr_table *table = NULL;
+	mr_stream st;
+	enum mr_plan plan = mr_plan_of(c);
+	mr_stream_init(&st, plan == MR_PLAN_COMBINE ? 8 : 1);
 	if (rc == MR_OK) {
-		rc = mr_map_agree(c, mr_map(c, ranges, nranges, &table));
+		rc = mr_map_agree(c, mr_map(c, ranges, nranges, &table, &st));
 		/* Malformed records are named even if map failed elsewhere; a
 		 * rank that failed at once has rejected none. */
 		int rrc = mr_rejects_gather(c, rc);
-		rc = end_phase(c, MR_PHASE_MAP, &t, rc != MR_OK ? rc : rrc);
+		rc = mr_end_phase(c, MR_PHASE_MAP, &t, rc != MR_OK ? rc : rrc);
 	}
 	free(ranges);
 
-	if (rc == MR_OK && c->nranks > 1) {
-		/* With one rank the map table is already the reduced one. */
-		mr_buf recv = {0};
-		rc = end_phase(c, MR_PHASE_SHUFFLE, &t, mr_shuffle(c, &table, &recv));
-		if (rc == MR_OK)
-			rc = end_phase(c, MR_PHASE_REDUCE, &t, mr_reduce(c, &recv, &table));
-		mr_buf_release(&recv);
-	}
-
-	if (rc == MR_OK)
-		rc = mr_agree(c->comm, mr_finish(c, table));
 	mr_frames res;
-	mr_frames_init(&res, 8);
-	if (rc == MR_OK) {
-		rc = end_phase(c, MR_PHASE_ORDER, &t, mr_order(c, &table, &res));
-		c->count[MR_C_KEYS_OUT] = res.pairs;
-	}
+	mr_frames_init(&res, mr_values_of(c->job).kind == MR_VK_BYTES ? 1 : 8);
+	if (rc == MR_OK)
+		rc = after_map(c, &table, &st, &t, &res);
+	mr_stream_release(c, &st);
 	mr_table_free(&table);
 	if (rc == MR_OK) {
 		c->write_start = t;

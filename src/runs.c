@@ -7,7 +7,7 @@
 
 char *mr_pair_put(char *p, unsigned unit, const mr_pair *pair)
 {
-	uint32_t n = pair->vlen / unit;
+	uint32_t n = (uint32_t)(pair->vlen / unit);
 	memcpy(p, &pair->klen, 4);
 	memcpy(p + 4, &n, 4);
 	p += MR_FRAME_HEADER;
@@ -28,7 +28,7 @@ bool mr_pair_get(const char **p, const char *end, unsigned unit, mr_pair *out)
 	left -= MR_FRAME_HEADER;
 	if (left / unit < n || left - (size_t)n * unit < out->klen)
 		return false;
-	out->vlen = n * unit;
+	out->vlen = (size_t)n * unit;
 	out->val = *p + MR_FRAME_HEADER;
 	out->key = out->val + out->vlen;
 	*p = out->key + out->klen;
@@ -183,6 +183,44 @@ bool mr_frames_read(mr_frames_reader *rd, mr_pair *out)
 	mr_pair_get(&p, rd->buf.data + rd->buf.len, r->unit, out);
 	rd->pos = (size_t)(p - rd->buf.data);
 	return true;
+}
+
+size_t mr_frames_read_raw(mr_frames_reader *rd, char *dst, size_t n)
+{
+	const mr_frames *r = rd->run;
+	size_t got = 0;
+	while (got < n && rd->status == MR_OK) {
+		if (rd->pos < rd->buf.len) { /* what a frame read left buffered */
+			size_t k =
+				rd->buf.len - rd->pos < n - got ? rd->buf.len - rd->pos : n - got;
+			memcpy(dst + got, rd->buf.data + rd->pos, k);
+			rd->pos += k;
+			got += k;
+		} else if (rd->ext < r->next) {
+			uint64_t left = r->ext[2 * rd->ext + 1] - rd->ext_pos;
+			size_t k = left < n - got ? (size_t)left : n - got;
+			if (mr_spill_read(rd->spill, r->ext[2 * rd->ext] + rd->ext_pos, dst + got,
+					  k) != MR_OK) {
+				rd->status = MR_ERR_IO;
+				return 0;
+			}
+			got += k;
+			rd->ext_pos += k;
+			if (rd->ext_pos == r->ext[2 * rd->ext + 1]) {
+				rd->ext++;
+				rd->ext_pos = 0;
+			}
+		} else {
+			size_t left = r->tail.len - rd->tail_pos;
+			if (left == 0)
+				break;
+			size_t k = left < n - got ? left : n - got;
+			memcpy(dst + got, r->tail.data + rd->tail_pos, k);
+			rd->tail_pos += k;
+			got += k;
+		}
+	}
+	return got;
 }
 
 void mr_frames_reader_release(mr_frames_reader *rd)

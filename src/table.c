@@ -39,6 +39,8 @@ struct mr_table {
 	mr_values vals;
 	mr_buf varena;		  /* values of several words, and sets */
 	mr_buf scratch;		  /* a merged set, being built */
+	size_t limit;		  /* bytes it may hold, or 0: see mr_table_set_limit */
+	bool over;		  /* it needs more than limit */
 	uint64_t free_blocks[33]; /* by log2(capacity): a list through the
 				   * blocks' header words; NO_BLOCK ends it */
 };
@@ -397,8 +399,14 @@ static MR_ALWAYS_INLINE int upsert(mr_table *t, enum mr_vkind kind, mr_combine_f
 	store_value(t, kind, s, v, nvals);
 	t->count++;
 	t->key_bytes += len;
-	if (t->count * MAX_LOAD_DEN > (t->mask + 1) * MAX_LOAD_NUM)
-		grow(t);
+	if (t->count * MAX_LOAD_DEN > (t->mask + 1) * MAX_LOAD_NUM) {
+		/* Past its limit it says so instead of growing; at 70% full it
+		 * has room for the rest of a batch before it is emptied. */
+		if (t->limit && mr_table_memory(t) + (t->mask + 1) * sizeof(struct slot) > t->limit)
+			t->over = true;
+		else
+			grow(t);
+	}
 	return MR_OK;
 }
 
@@ -472,6 +480,28 @@ int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n)
 	if (t->vals.kind == MR_VK_ONE)
 		return upsert_batch(t, MR_VK_ONE, p, n);
 	return upsert_batch(t, t->vals.kind, p, n);
+}
+
+void mr_table_set_limit(mr_table *t, size_t bytes)
+{
+	t->limit = bytes;
+}
+
+bool mr_table_over(const mr_table *t)
+{
+	return t->over || (t->limit && mr_table_memory(t) > t->limit);
+}
+
+void mr_table_clear(mr_table *t)
+{
+	memset(t->slots, 0, (t->mask + 1) * sizeof(struct slot));
+	t->count = 0;
+	t->key_bytes = 0;
+	t->arena.len = 0;
+	t->varena.len = 0;
+	t->over = false;
+	for (size_t i = 0; i < sizeof(t->free_blocks) / sizeof(t->free_blocks[0]); i++)
+		t->free_blocks[i] = NO_BLOCK;
 }
 
 size_t mr_table_count(const mr_table *t)
