@@ -327,6 +327,9 @@ static int read_values(hid_t g, H5T_class_t want, struct table *t)
 				    (void **)&t->vbytes);
 	default: break;
 	}
+	/* A declared number per key whose values have another shape. */
+	if (want != H5T_NO_CLASS && H5Lexists(g, "value_offsets", H5P_DEFAULT) > 0)
+		return -1;
 	t->cols = mr_malloc(sizeof(*t->cols));
 	t->cols[0] = (struct column){.name = NULL};
 	t->ncols = 1;

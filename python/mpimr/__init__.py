@@ -191,6 +191,8 @@ class _Result(_File):
             return [members[a:b].tolist() for a, b in zip(off, off[1:])]
         if self.kind == "bytes":
             return self._strings(g, "value_offsets", "values", n)
+        if "value_offsets" in g:
+            self._damaged("value_kind %r, but the values have offsets" % self.kind)
         return self._numbers(g, "values", n, "f" if self.kind == "float64" else "iu")
 
 

@@ -253,6 +253,9 @@ def check_refusals(tmp, good):
               "kind 'int128'"),
              ("decreasing key_offsets", offsets, "damaged table in group 'crafted'"),
              ("values shorter than the keys", short, "3 values for"),
+             ("value_kind uint64 over a set's shape", lambda f: f["crafted"].__setitem__(
+                 "value_offsets", np.arange(len(craft.AWKWARD) + 1, dtype=np.uint64)),
+              "the values have offsets"),
              ("no job attribute", lambda f: f.attrs.__delitem__("job"),
               "not an mpimr result file")]
     for label, edit, text in cases:

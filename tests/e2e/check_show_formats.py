@@ -268,6 +268,10 @@ def check_refused(mpimr, tmp, good):
              ("value_kind bytes over uint64 values",
               lambda f: f["crafted"].attrs.__setitem__("value_kind", "bytes"),
               "damaged table in group 'crafted'")]
+    # A set's shape (N members, N+1 offsets) declared as one number per key.
+    cases.append(("value_kind uint64 over a set", lambda f: f["crafted"].__setitem__(
+        "value_offsets", np.arange(len(craft.AWKWARD) + 1, dtype=np.uint64)),
+        "damaged table in group 'crafted'"))
     for label, edit, reason in cases:
         path = copy(re.sub(r"\W+", "_", label), edit)
         for argv in ([], ["--format", "csv"], ["--format", "jsonl"]):
