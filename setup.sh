@@ -16,8 +16,18 @@ cmake --build build -j "$(nproc)"
 if [ "$(id -u)" -eq 0 ]; then
 	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
-mpirun --oversubscribe -np 4 build/mpimr wordcount sample \
-	-o sample-counts.h5 --force
+# --quiet: a failure prints mpimr's one message without Open MPI's banner
+# after it (README, "Running").  It also hides Open MPI's own errors, so a
+# failure here says how to see them.
+mpirun --quiet --oversubscribe -np 4 build/mpimr wordcount sample \
+	-o sample-counts.h5 --force || {
+	status=$?
+	echo "setup.sh: the sample run failed (exit status $status); for Open MPI's" \
+		"own report, run it without --quiet:" >&2
+	echo "  mpirun --oversubscribe -np 4 build/mpimr wordcount sample" \
+		"-o sample-counts.h5 --force" >&2
+	exit 1
+}
 echo
 echo "top 10 words (build/mpimr show sample-counts.h5 --top 10):"
 build/mpimr show sample-counts.h5 --top 10

@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Turn a directory of mpimr --stats JSON files into a scaling table and plots.
 
-    slurm/scaling-report.py DIR [--title TEXT]
+    slurm/scaling-report.py DIR [--title TEXT] [--machine TEXT]
 
 DIR is what slurm/scaling.sh --out DIR made (its stats/ folder and
 runs.tsv), or any folder of --stats files.  A file named
@@ -13,6 +13,14 @@ Writes into DIR:
   time_per_phase.png  seconds in each phase (slowest rank) against np, stacked
   speedup.png         speedup against np, with the ideal line
   efficiency.png      parallel efficiency against np, with the ideal line
+  machine.txt         the machine the study ran on, if it was not there
+
+Every plot's title names the job, each study's input size and the machine:
+--title replaces the whole title; --machine TEXT the machine, which is
+otherwise DIR/machine.txt or, without one, this machine (host, CPUs and
+their model, memory; with the node count inside a Slurm job of several
+nodes), then written to DIR/machine.txt.  scaling.sh runs the report where
+the study ran, so a later report elsewhere keeps naming that machine.
 
 Time is the job's own wall_seconds (MPI_Init to the end of the write; the
 launcher's start-up is in launch_seconds, from runs.tsv).  Against the
@@ -29,6 +37,7 @@ import argparse
 import csv
 import json
 import os
+import platform
 import re
 import statistics
 import sys
@@ -103,6 +112,7 @@ def one_run(s, path, study, launch_seconds):
     by_col = list(zip(*s["phase_seconds"]))  # [column][rank]
     per_phase = [by_col[c] for c in cols]
     r = {
+        "job": s.get("job", "wordcount"),
         "study": study,
         "np": int(s["nranks"]),
         "input_bytes": int(s["input_bytes"]),
@@ -136,13 +146,13 @@ def table(runs):
     rows = []
     for (study, np_), rs in sorted(groups.items(), key=lambda kv: (
             STUDY_ORDER.get(kv[0][0], 9), kv[0][0], kv[0][1])):
-        row = {"study": study, "np": np_, "runs": len(rs)}
+        row = {"study": study, "np": np_, "runs": len(rs), "job": rs[0]["job"]}
         walls = [r["wall_seconds"] for r in rs]
         row["wall_seconds"] = median(walls)
         row["wall_seconds_min"] = min(walls)
         row["wall_seconds_max"] = max(walls)
         for k in rs[0]:
-            if k not in row and k not in ("study", "np"):
+            if k not in row and k not in ("study", "np", "job"):
                 row[k] = median([r[k] for r in rs])
         rows.append(row)
     for study in {r["study"] for r in rows}:
@@ -251,6 +261,63 @@ def size_note(rs):
     return "%.0f MiB per rank" % (mib[-1] / rs[-1]["np"])
 
 
+def describe_machine():
+    """This machine in a few words: host, CPUs, their model, memory."""
+    model = ""
+    try:
+        with open("/proc/cpuinfo") as f:
+            model = next((line.split(":", 1)[1].strip() for line in f
+                          if line.startswith("model name")), "")
+    except OSError:
+        pass
+    mem = ""
+    try:
+        with open("/proc/meminfo") as f:
+            kib = next(int(line.split()[1]) for line in f if line.startswith("MemTotal:"))
+        mem = ", %.0f GiB" % (kib / 2**20)
+    except (OSError, StopIteration, ValueError):
+        pass
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count()
+    text = "%s: %d CPUs%s%s" % (platform.node() or "this machine", cpus,
+                                " (%s)" % model if model else "", mem)
+    nodes = os.environ.get("SLURM_JOB_NUM_NODES", "1")
+    if nodes.isdigit() and int(nodes) > 1:
+        text = "%s Slurm nodes, the first %s" % (nodes, text)
+    return text
+
+
+def machine(folder, given):
+    """The machine for the titles: given, else DIR/machine.txt, else this
+    one (then written to DIR/machine.txt)."""
+    if given:
+        return given
+    path = os.path.join(folder, "machine.txt")
+    try:
+        with open(path) as f:
+            text = f.read().strip()
+        if text:
+            return text
+    except OSError:
+        pass
+    text = describe_machine()
+    try:
+        with open(path, "w") as f:
+            f.write(text + "\n")
+    except OSError:
+        pass
+    return text
+
+
+def default_title(rows, machine_text):
+    """Two lines: "mpimr wordcount, strong: 200 MiB, weak: 20 MiB per rank",
+    then "on HOST: 2 CPUs (MODEL), 24 GiB"."""
+    jobs = sorted({r.get("job", "wordcount") for r in rows})
+    studies = sorted({r["study"] for r in rows}, key=lambda s: (STUDY_ORDER.get(s, 9), s))
+    sizes = ", ".join("%s: %s" % (s, size_note([r for r in rows if r["study"] == s]))
+                      for s in studies)
+    return "mpimr %s, %s\non %s" % ("/".join(jobs), sizes, machine_text)
+
+
 def save(fig, folder, name, title, plt):
     if title:
         fig.suptitle(title, fontsize=10)
@@ -266,7 +333,10 @@ def main():
         description="mpimr --stats files -> scaling.csv and PNG plots")
     ap.add_argument("folder", help="slurm/scaling.sh's --out DIR, or a "
                     "folder of --stats JSON files")
-    ap.add_argument("--title", default="", help="a title over each plot")
+    ap.add_argument("--title", default="", help="the title over each plot (default: the "
+                    "job, input sizes and machine)")
+    ap.add_argument("--machine", default="", help="the machine the study ran on, for "
+                    "the titles (default: DIR/machine.txt, else this machine)")
     a = ap.parse_args()
     if not os.path.isdir(a.folder):
         ap.error("%s is not a directory" % a.folder)
@@ -286,8 +356,9 @@ def main():
         print("%-7s %4d %10.3f %9.2f %10.2f" % (r["study"], r["np"],
                                                r["wall_seconds"], r["speedup"],
                                                r["efficiency"]))
+    title = a.title or default_title(rows, machine(a.folder, a.machine))
     try:
-        written = plot(rows, a.folder, a.title)
+        written = plot(rows, a.folder, title)
     except ImportError as e:
         print("scaling-report: no plots: %s (Debian: apt-get install "
               "python3-matplotlib)" % e, file=sys.stderr)

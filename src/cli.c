@@ -21,7 +21,7 @@ static void usage(FILE *f)
 		"usage: %s JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
 		"       mpirun -np N %s JOB [OPTIONS] INPUT... -o OUTPUT.h5\n"
 		"       %s jobs                     list the jobs\n"
-		"       %s show FILE.h5 [OPTIONS]   print a result, key<TAB>value\n"
+		"       %s show FILE.h5 [OPTIONS]   print a result as text (tsv, csv, jsonl)\n"
 		"       %s --help | --version\n"
 		"\n"
 		"Run '%s JOB --help' for a job's options.\n",
@@ -330,14 +330,22 @@ static int run_job(const mr_job *job, int argc, char **argv)
 	return status;
 }
 
-#define SHOW_USAGE "show FILE.h5 [--top N] [--incomplete]"
+#define SHOW_USAGE "show FILE.h5 [--format tsv|csv|jsonl] [--top N] [--incomplete]"
 
 static void show_help(void)
 {
 	printf("usage: %s " SHOW_USAGE "\n"
-	       "Prints a result file's table as key<TAB>value lines, in file order.\n"
-	       "In keys, tab, newline, carriage return and backslash print as \\t, \\n, \\r, \\\\.\n"
+	       "Prints a result file's table, one row per key (or per record), in file order.\n"
 	       "\n"
+	       "      --format FORMAT   tsv (default): key<TAB>value lines; in keys and byte\n"
+	       "                        values, tab, newline, carriage return and backslash\n"
+	       "                        print as \\t, \\n, \\r, \\\\; records print as they are;\n"
+	       "                        csv: RFC 4180 with a header row (key,value; key and\n"
+	       "                        the field names; record), bytes as they are;\n"
+	       "                        jsonl: one JSON object per row ({\"key\": ..., \"value\":\n"
+	       "                        ...}, fields by name, {\"record\": ...}); a string that\n"
+	       "                        is not UTF-8 goes as key_b64, value_b64 or record_b64,\n"
+	       "                        its bytes in base64\n"
 	       "      --top N           print the first N rows only\n"
 	       "      --incomplete      print a file that lacks complete=1 (a run that did\n"
 	       "                        not finish writes it last), after a warning; without\n"
@@ -370,16 +378,30 @@ static bool parse_top(const char *s, long long *top)
 	return *end == '\0';
 }
 
+/* --format's name; false for any other. */
+static bool parse_format(const char *s, mr_show_format *format)
+{
+	static const char *const names[] = {"tsv", "csv", "jsonl"};
+	for (int i = 0; i < 3; i++)
+		if (!strcmp(s, names[i])) {
+			*format = (mr_show_format)i;
+			return true;
+		}
+	return false;
+}
+
 static int show_command(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"top", required_argument, NULL, 't'},
+		{"format", required_argument, NULL, 'f'},
 		{"incomplete", no_argument, NULL, 'i'},
 		{"help", no_argument, NULL, 'h'},
 		{NULL, 0, NULL, 0},
 	};
 	long long top = -1;
 	bool incomplete = false;
+	mr_show_format format = MR_SHOW_TSV;
 	opterr = 0;
 	optind = 1;
 	int o;
@@ -390,6 +412,12 @@ static int show_command(int argc, char **argv)
 				fprintf(stderr, "mpimr: bad count '%s' for --top\n", optarg);
 				return EXIT_USAGE;
 			}
+			break;
+		case 'f':
+			if (!parse_format(optarg, &format))
+				return show_bad_usage("unknown format '%s' for --format (tsv, csv "
+						      "or jsonl)",
+						      optarg);
 			break;
 		case 'i': incomplete = true; break;
 		case 'h': show_help(); return 0;
@@ -407,7 +435,7 @@ static int show_command(int argc, char **argv)
 		fprintf(stderr, "usage: %s " SHOW_USAGE "\n", prog);
 		return EXIT_USAGE;
 	}
-	return mr_show(argv[optind], top, incomplete) == MR_OK ? 0 : 1;
+	return mr_show(argv[optind], top, incomplete, format) == MR_OK ? 0 : 1;
 }
 
 int mr_main(int argc, char **argv, const mr_job *const *jobs)

@@ -549,11 +549,14 @@ uint64_t mr_rounds_needed(const uint64_t *counts, int nranks, uint64_t per_peer)
 int mr_round_slice(uint64_t total, uint64_t per_peer, uint64_t r, uint64_t *off);
 
 /* ---- reading a result file (show.c) ------------------------------------ */
+/* How show prints rows: key<TAB>value lines, RFC 4180 CSV with a header,
+ * or one JSON object per line. */
+typedef enum { MR_SHOW_TSV, MR_SHOW_CSV, MR_SHOW_JSONL } mr_show_format;
 /* Prints result file path's table (its first top rows; all when top < 0) on
- * standard output, then closes standard output.  A file without
+ * standard output in format, then closes standard output.  A file without
  * complete=1 is refused unless incomplete.  Local, serial; returns MR_OK,
  * or an MR_ERR_* after one message on stderr. */
-int mr_show(const char *path, long long top, bool incomplete);
+int mr_show(const char *path, long long top, bool incomplete, mr_show_format format);
 
 /* ---- the command line (cli.c) ----------------------------------------------- */
 /* Parses "64M"-style sizes; returns false on junk or overflow. */

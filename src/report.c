@@ -45,6 +45,12 @@ static void phase_spread(const struct gathered *g, int p, double out[3])
 	out[1] = sum / g->n;
 }
 
+/* The plural ending for a count: "1 file", "2 files", "0 files". */
+static const char *plural(uint64_t n)
+{
+	return n == 1 ? "" : "s";
+}
+
 static void phase_line(const struct gathered *g, int p, const char *what, double bytes)
 {
 	double s[3];
@@ -53,45 +59,47 @@ static void phase_line(const struct gathered *g, int p, const char *what, double
 	if (bytes > 0 && s[2] > 0)
 		snprintf(rate, sizeof(rate), ", %s/s", mr_human_bytes(bytes / s[2], b, sizeof(b)));
 	mr_info("%-8s %s, %.3f s%s", mr_phase_names[p], what, s[2], rate);
-	mr_verbose("         min/mean/max over %d ranks: %.3f / %.3f / %.3f s", g->n, s[0], s[1],
-		   s[2]);
+	mr_verbose("         min/mean/max over %d rank%s: %.3f / %.3f / %.3f s", g->n,
+		   plural((uint64_t)g->n), s[0], s[1], s[2]);
 }
 
 static void summary(const mr_ctx *c, const struct gathered *g)
 {
 	char what[160], b1[32];
-	int n = snprintf(what, sizeof(what), "%zu files, %s", c->files.n,
+	int n = snprintf(what, sizeof(what), "%zu file%s, %s", c->files.n, plural(c->files.n),
 			 mr_human_bytes((double)c->files.total, b1, sizeof(b1)));
 	if (c->mappers < g->n && n > 0 && (size_t)n < sizeof(what))
 		snprintf(what + n, sizeof(what) - (size_t)n,
 			 ", read by %d of %d ranks (one per CPU)", c->mappers, g->n);
 	phase_line(g, MR_PHASE_SPLIT, what, 0);
-	snprintf(what, sizeof(what), "%llu records, %s read",
-		 (unsigned long long)count_sum(g, MR_C_RECORDS),
+	uint64_t records = count_sum(g, MR_C_RECORDS), keys = count_sum(g, MR_C_KEYS_OUT);
+	snprintf(what, sizeof(what), "%llu record%s, %s read", (unsigned long long)records,
+		 plural(records),
 		 mr_human_bytes((double)count_sum(g, MR_C_BYTES_READ), b1, sizeof(b1)));
 	phase_line(g, MR_PHASE_MAP, what, (double)c->files.total);
 	if (g->n > 1) {
 		double sent = (double)count_sum(g, MR_C_BYTES_SENT);
-		snprintf(what, sizeof(what), "%llu pairs, %s",
-			 (unsigned long long)count_sum(g, MR_C_PAIRS_SENT),
-			 mr_human_bytes(sent, b1, sizeof(b1)));
+		uint64_t pairs = count_sum(g, MR_C_PAIRS_SENT);
+		snprintf(what, sizeof(what), "%llu pair%s, %s", (unsigned long long)pairs,
+			 plural(pairs), mr_human_bytes(sent, b1, sizeof(b1)));
 		phase_line(g, MR_PHASE_SHUFFLE, what, sent);
-		snprintf(what, sizeof(what), "%llu pairs in",
-			 (unsigned long long)count_sum(g, MR_C_PAIRS_RECEIVED));
+		pairs = count_sum(g, MR_C_PAIRS_RECEIVED);
+		snprintf(what, sizeof(what), "%llu pair%s in", (unsigned long long)pairs,
+			 plural(pairs));
 		phase_line(g, MR_PHASE_REDUCE, what, 0);
 	}
 	static const char *const order[] = {"by count", "by key", "none"};
-	snprintf(what, sizeof(what), "%llu keys %s",
-		 (unsigned long long)count_sum(g, MR_C_KEYS_OUT), order[c->cfg->order]);
+	snprintf(what, sizeof(what), "%llu key%s %s", (unsigned long long)keys, plural(keys),
+		 order[c->cfg->order]);
 	phase_line(g, MR_PHASE_ORDER, what, 0);
 	struct stat st;
 	double size = stat(c->cfg->output, &st) == 0 ? (double)st.st_size : 0;
 	snprintf(what, sizeof(what), "%s", mr_human_bytes(size, b1, sizeof(b1)));
 	phase_line(g, MR_PHASE_WRITE, what, 0);
-	mr_info("%s: %llu records, %llu distinct keys in %.3f s on %d ranks; "
-		"wrote %s",
-		c->job->name, (unsigned long long)count_sum(g, MR_C_RECORDS),
-		(unsigned long long)count_sum(g, MR_C_KEYS_OUT), g->wall, g->n, c->cfg->output);
+	mr_info("%s: %llu record%s, %llu distinct key%s in %.3f s on %d rank%s; wrote %s",
+		c->job->name, (unsigned long long)records, plural(records),
+		(unsigned long long)keys, plural(keys), g->wall, g->n, plural((uint64_t)g->n),
+		c->cfg->output);
 }
 
 /* A JSON string: quotes, backslashes and control bytes escaped. */

@@ -1,39 +1,63 @@
 /*
- * `mpimr show`: prints a result file's table as text, one line per key, in
- * file order.  The line is the key, a tab, then the value as the file holds
- * it:
+ * `mpimr show`: prints a result file's table as text, one line per key (or
+ * per record), in file order, as tsv (the default), csv or jsonl.
  *
+ * What a file holds (README, "The output file"): format 1, or format 2,
+ * whose /<job> says its layout ("table": keys with values; "records": one
+ * byte string per row, no keys) and a table's value_kind ("uint64",
+ * "float64", "uint64-set", "fields" or "bytes").  A format-1 file has
+ * neither attribute: its values are told apart by their shape (a group of
+ * fields, a set's value_offsets, else one number per key).
+ *
+ * tsv, a line per row:
  *   key<TAB>value                      one number per key
- *   key<TAB>m1,m2,m3                   a set (/<job>/value_offsets): its
- *                                      members, ascending, comma-separated
- *   key<TAB>name=value<TAB>name=value  several fields (/<job>/values is a
- *                                      group): one per dataset, in the order
+ *   key<TAB>m1,m2,m3                   a set: its members, ascending
+ *   key<TAB>name=value<TAB>name=value  fields: one per dataset, in the order
  *                                      the file lists them (creation order
  *                                      where the file keeps it, else by name)
+ *   key<TAB>bytes                      a byte string per key
+ *   record                             a record, as it is
+ * Keys, byte-string values and field names print with tab, newline, CR and
+ * backslash escaped as \t \n \r \\; records print unescaped.
  *
- * Keys and field names print with tab, newline, CR and backslash escaped as
- * \t \n \r \\; uint64 numbers in decimal, float64 as %.17g, which reads
- * back exactly.  Reads serially (no MPI) with the HDF5 library's default
- * driver.
+ * csv: RFC 4180, CRLF line ends, a header row (key,value; key then the field
+ * names; record); a field holding a comma, a quote, CR or LF is quoted with
+ * "" for a quote, and every other byte is written as it is.
+ *
+ * jsonl: one object per row, {"key": K, "value": V}, fields by name, a set
+ * as an array, {"record": R}.  A string that is valid UTF-8 is a JSON
+ * string; one that is not goes as "key_b64" (or "value_b64", "record_b64"):
+ * its bytes in base64.  Floats that are not finite are the strings "inf",
+ * "-inf" and "nan".
+ *
+ * Numbers: uint64 in decimal, float64 as %.17g, which reads back exactly
+ * (in csv and jsonl an integral float gets ".0": "2.0", "-0.0").
+ * Reads serially (no MPI) with the HDF5 library's default driver.
  *
  * Refused, with one line naming the file and exit status 1: a file open(2)
  * will not open (the system's reason), one a writer holds locked, one that
- * is not HDF5 or not a result, one without the root attribute complete=1
- * (unless --incomplete), and a damaged table: offsets out of order or out of
- * range, a field shorter than the keys, or a dataset that claims more bytes
- * than the file holds (checked before anything is allocated for it).  A
- * failed write to standard output is an error too.
+ * is not HDF5 or not a result, one of a format newer than 2 or a layout or
+ * value kind this reader does not know, one without the root attribute
+ * complete=1 (unless --incomplete), and a damaged table: offsets out of
+ * order or out of range, values of the wrong type, a field shorter than the
+ * keys, or a dataset that claims more bytes than the file holds (checked
+ * before anything is allocated for it).  A failed write to standard output
+ * is an error too.
  */
 #include "internal.h"
 
 #include <errno.h>
 #include <fcntl.h>
 #include <hdf5.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
+
+/* The newest format this reader knows. */
+#define SHOW_FORMAT_MAX 2
 
 static int read_attr_str(hid_t loc, const char *name, char *out, size_t size)
 {
@@ -52,6 +76,21 @@ static int read_attr_str(hid_t loc, const char *name, char *out, size_t size)
 	H5Tclose(t);
 	H5Aclose(a);
 	return rc < 0 ? -1 : 0;
+}
+
+/* A scalar integer attribute; -1 when it is missing or not one. */
+static int read_attr_u64(hid_t loc, const char *name, uint64_t *v)
+{
+	if (H5Aexists(loc, name) <= 0)
+		return -1;
+	hid_t a = H5Aopen(loc, name, H5P_DEFAULT);
+	hid_t type = H5Aget_type(a), space = H5Aget_space(a);
+	bool ok = H5Tget_class(type) == H5T_INTEGER && H5Sget_simple_extent_npoints(space) == 1 &&
+		  H5Aread(a, H5T_NATIVE_UINT64, v) >= 0;
+	H5Sclose(space);
+	H5Tclose(type);
+	H5Aclose(a);
+	return ok ? 0 : -1;
 }
 
 /* Reads elements [0, n) of a 1-D dataset into buf as type. */
@@ -88,35 +127,35 @@ static uint64_t dataset_length(hid_t g, const char *name)
 	return n;
 }
 
-/* The offsets a file claims: non-decreasing, and within key_bytes. */
-static bool offsets_valid(const uint64_t *off, uint64_t n, uint64_t key_bytes)
+/* The class of dataset name's elements, and their size in *size; -1 (and
+ * no class) when it is not a dataset. */
+static H5T_class_t dataset_class(hid_t g, const char *name, size_t *size)
+{
+	hid_t o = H5Oopen(g, name, H5P_DEFAULT);
+	if (o < 0)
+		return H5T_NO_CLASS;
+	H5T_class_t c = H5T_NO_CLASS;
+	if (H5Iget_type(o) == H5I_DATASET) {
+		hid_t t = H5Dget_type(o);
+		c = H5Tget_class(t);
+		*size = H5Tget_size(t);
+		H5Tclose(t);
+	}
+	H5Oclose(o);
+	return c;
+}
+
+/* The offsets a file claims: non-decreasing, and within its bytes. */
+static bool offsets_valid(const uint64_t *off, uint64_t n, uint64_t bytes)
 {
 	for (uint64_t i = 0; i < n; i++)
 		if (off[i] > off[i + 1])
 			return false;
-	return off[n] <= key_bytes;
+	return off[n] <= bytes;
 }
 
-static void print_key(const char *k, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		switch (k[i]) {
-		case '\t': fputs("\\t", stdout); break;
-		case '\n': fputs("\\n", stdout); break;
-		case '\r': fputs("\\r", stdout); break;
-		case '\\': fputs("\\\\", stdout); break;
-		default: putchar(k[i]);
-		}
-	}
-}
-
-static bool is_float(hid_t d)
-{
-	hid_t t = H5Dget_type(d);
-	bool f = H5Tget_class(t) == H5T_FLOAT;
-	H5Tclose(t);
-	return f;
-}
+/* What a row's value is: the kinds of DESIGN.md's output file. */
+enum kind { KIND_NUMBER, KIND_SET, KIND_BYTES, KIND_FIELDS, KIND_RECORDS };
 
 /* One column of values: the value, or one field of several. */
 struct column {
@@ -127,12 +166,14 @@ struct column {
 
 /* The rows of a result that show prints, read from the group. */
 struct table {
+	enum kind kind;
 	uint64_t n;    /* rows */
-	uint64_t *off; /* n + 1 key offsets into keys */
+	uint64_t *off; /* n + 1 offsets into keys: the keys, or the records */
 	char *keys;
-	uint64_t *voff; /* a set's n + 1 offsets into members, else NULL */
+	uint64_t *voff; /* a set's or a byte string's n + 1 offsets, else NULL */
 	uint64_t *members;
-	struct column *cols; /* the value or the fields; none for a set */
+	char *vbytes;
+	struct column *cols; /* the value or the fields */
 	size_t ncols;
 };
 
@@ -147,16 +188,19 @@ static void table_free(struct table *t)
 	free(t->keys);
 	free(t->voff);
 	free(t->members);
+	free(t->vbytes);
 }
 
-/* Reads rows [0, n) of dataset name in loc (g, or a field group) into col. */
-static int read_column(hid_t loc, const char *name, uint64_t n, struct column *col)
+/* Reads rows [0, n) of dataset name in loc (g, or a field group) into col:
+ * numbers, of the class want (or either, given H5T_NO_CLASS). */
+static int read_column(hid_t loc, const char *name, uint64_t n, H5T_class_t want,
+		       struct column *col)
 {
-	hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
-	if (d < 0)
+	size_t size = 0;
+	H5T_class_t c = dataset_class(loc, name, &size);
+	if ((c != H5T_INTEGER && c != H5T_FLOAT) || (want != H5T_NO_CLASS && c != want))
 		return -1;
-	col->f64 = is_float(d);
-	H5Dclose(d);
+	col->f64 = c == H5T_FLOAT;
 	if (dataset_length(loc, name) < n)
 		return -1;
 	col->val = mr_malloc(mr_mul((size_t)n + 1, sizeof(mr_value)));
@@ -180,35 +224,46 @@ static char *link_name(hid_t fg, H5_index_t index, hsize_t i)
 
 /* The fields of group /<job>/values, one column each, in creation order if
  * the file tracks it and else by name. */
-static int read_fields(hid_t fg, struct table *t)
+static int read_fields(hid_t g, struct table *t)
 {
+	hid_t fg = H5Gopen2(g, "values", H5P_DEFAULT);
 	H5G_info_t info;
-	if (H5Gget_info(fg, &info) < 0)
+	if (fg < 0 || H5Gget_info(fg, &info) < 0) {
+		if (fg >= 0)
+			H5Gclose(fg);
 		return -1;
+	}
 	H5_index_t index = H5_INDEX_CRT_ORDER;
 	if (info.nlinks > 0 &&
 	    H5Lget_name_by_idx(fg, ".", index, H5_ITER_INC, 0, NULL, 0, H5P_DEFAULT) < 0)
 		index = H5_INDEX_NAME;
 	t->cols = mr_malloc(mr_mul((size_t)info.nlinks + 1, sizeof(*t->cols)));
-	for (hsize_t i = 0; i < info.nlinks; i++) {
+	int rc = 0;
+	for (hsize_t i = 0; i < info.nlinks && rc == 0; i++) {
 		struct column *c = &t->cols[t->ncols++];
 		*c = (struct column){.name = link_name(fg, index, i)};
-		if (!c->name || read_column(fg, c->name, t->n, c) < 0)
-			return -1;
+		if (!c->name || read_column(fg, c->name, t->n, H5T_NO_CLASS, c) < 0)
+			rc = -1;
 	}
-	return 0;
+	H5Gclose(fg);
+	return rc;
 }
 
-/* A set: the offsets of the first n rows' members, and the members. */
-static int read_set(hid_t g, struct table *t)
+/* The n + 1 offsets of dataset offsets into dataset bytes (elements of
+ * size bytes each, read as type into *data), for the first n rows. */
+static int read_strings(hid_t g, const char *offsets, const char *bytes, hid_t type, uint64_t n,
+			uint64_t **off, void **data)
 {
-	t->voff = mr_malloc(mr_mul((size_t)t->n + 1, sizeof(uint64_t)));
-	if (read_head(g, "value_offsets", H5T_NATIVE_UINT64, t->n + 1, t->voff) < 0 ||
-	    dataset_length(g, "value_offsets") < t->n + 1 ||
-	    !offsets_valid(t->voff, t->n, dataset_length(g, "values")))
+	size_t size = 0, esize = H5Tget_size(type);
+	if (dataset_class(g, bytes, &size) != H5T_INTEGER || size != esize)
 		return -1;
-	t->members = mr_malloc(mr_mul((size_t)t->voff[t->n] + 1, sizeof(uint64_t)));
-	return read_head(g, "values", H5T_NATIVE_UINT64, t->voff[t->n], t->members);
+	*off = mr_malloc(mr_mul((size_t)n + 1, sizeof(uint64_t)));
+	if (dataset_length(g, offsets) < n + 1 ||
+	    read_head(g, offsets, H5T_NATIVE_UINT64, n + 1, *off) < 0 ||
+	    !offsets_valid(*off, n, dataset_length(g, bytes)))
+		return -1;
+	*data = mr_malloc(mr_mul((size_t)(*off)[n] + 1, esize));
+	return read_head(g, bytes, type, (*off)[n], *data);
 }
 
 /* Whether /<job>/values is a group, as a job with several fields writes it. */
@@ -222,64 +277,329 @@ static bool values_is_group(hid_t g)
 	return group;
 }
 
-/* Reads the first t->n rows of group g: keys, then values of any shape. */
-static int read_table(hid_t g, struct table *t)
+/* The kind of a table's values: from its value_kind attribute (format 2),
+ * else from their shape (format 1; a byte string's values are one byte
+ * each).  *want: the class of one number per key the file declares, or
+ * H5T_NO_CLASS.  -1 after the message for a kind this reader does not know. */
+static int value_kind(const char *path, hid_t g, const char *job, enum kind *kind,
+		      H5T_class_t *want)
 {
-	t->off = mr_malloc(mr_mul((size_t)t->n + 1, sizeof(uint64_t)));
-	if (read_head(g, "key_offsets", H5T_NATIVE_UINT64, t->n + 1, t->off) < 0 ||
-	    !offsets_valid(t->off, t->n, dataset_length(g, "key_bytes")))
-		return -1;
-	t->keys = mr_malloc((size_t)t->off[t->n] + 1);
-	if (read_head(g, "key_bytes", H5T_NATIVE_UINT8, t->off[t->n], t->keys) < 0)
-		return -1;
-	if (values_is_group(g)) {
-		hid_t fg = H5Gopen2(g, "values", H5P_DEFAULT);
-		int rc = read_fields(fg, t);
-		H5Gclose(fg);
-		return rc;
+	static const char *const names[] = {"uint64", "float64", "uint64-set", "bytes", "fields"};
+	static const enum kind kinds[] = {KIND_NUMBER, KIND_NUMBER, KIND_SET, KIND_BYTES,
+					  KIND_FIELDS};
+	char s[64];
+	size_t size = 0;
+	*want = H5T_NO_CLASS;
+	if (read_attr_str(g, "value_kind", s, sizeof(s)) < 0) {
+		*kind = KIND_NUMBER;
+		if (values_is_group(g))
+			*kind = KIND_FIELDS;
+		else if (H5Lexists(g, "value_offsets", H5P_DEFAULT) > 0)
+			*kind = dataset_class(g, "values", &size) == H5T_INTEGER && size == 1
+					? KIND_BYTES
+					: KIND_SET;
+		return 0;
 	}
-	if (H5Lexists(g, "value_offsets", H5P_DEFAULT) > 0)
-		return read_set(g, t);
+	for (size_t i = 0; i < sizeof(names) / sizeof(names[0]); i++)
+		if (!strcmp(s, names[i])) {
+			*kind = kinds[i];
+			*want = i == 0 ? H5T_INTEGER : i == 1 ? H5T_FLOAT : H5T_NO_CLASS;
+			return 0;
+		}
+	fprintf(stderr,
+		"mpimr: cannot read '%s': group '%s' has values of kind '%s', which this mpimr "
+		"does not know (a newer mpimr wrote it?)\n",
+		path, job, s);
+	return -1;
+}
+
+/* Reads the values of the first t->n rows of table g, of kind t->kind (one
+ * number per key: of class want, or either). */
+static int read_values(hid_t g, H5T_class_t want, struct table *t)
+{
+	switch (t->kind) {
+	case KIND_FIELDS: return values_is_group(g) ? read_fields(g, t) : -1;
+	case KIND_SET:
+		return read_strings(g, "value_offsets", "values", H5T_NATIVE_UINT64, t->n, &t->voff,
+				    (void **)&t->members);
+	case KIND_BYTES:
+		return read_strings(g, "value_offsets", "values", H5T_NATIVE_UINT8, t->n, &t->voff,
+				    (void **)&t->vbytes);
+	default: break;
+	}
+	/* A declared number per key whose values have another shape. */
+	if (want != H5T_NO_CLASS && H5Lexists(g, "value_offsets", H5P_DEFAULT) > 0)
+		return -1;
 	t->cols = mr_malloc(sizeof(*t->cols));
 	t->cols[0] = (struct column){.name = NULL};
 	t->ncols = 1;
-	return read_column(g, "values", t->n, &t->cols[0]);
+	return read_column(g, "values", t->n, want, &t->cols[0]);
 }
 
-static void print_value(const struct column *c, uint64_t i)
+/* ---- printing ---------------------------------------------------------- */
+
+static void put_raw(const char *s, size_t n)
 {
-	if (c->f64)
-		printf("%.17g", c->val[i].f);
-	else
-		printf("%llu", (unsigned long long)c->val[i].u);
+	fwrite(s, 1, n, stdout);
 }
 
-static void print_row(const struct table *t, uint64_t i)
+static void put_tsv(const char *k, size_t n)
 {
-	print_key(t->keys + t->off[i], (size_t)(t->off[i + 1] - t->off[i]));
-	putchar('\t');
-	if (t->voff) {
-		for (uint64_t j = t->voff[i]; j < t->voff[i + 1]; j++)
-			printf(j > t->voff[i] ? ",%llu" : "%llu",
-			       (unsigned long long)t->members[j]);
+	for (size_t i = 0; i < n; i++) {
+		switch (k[i]) {
+		case '\t': fputs("\\t", stdout); break;
+		case '\n': fputs("\\n", stdout); break;
+		case '\r': fputs("\\r", stdout); break;
+		case '\\': fputs("\\\\", stdout); break;
+		default: putchar(k[i]);
+		}
 	}
+}
+
+/* A CSV field: quoted when it holds a comma, a quote, CR or LF, or when it
+ * is empty and alone on its row (an empty line would be no row at all). */
+static void put_csv(const char *s, size_t n, bool alone)
+{
+	bool quote = n == 0 && alone;
+	for (size_t i = 0; i < n && !quote; i++)
+		quote = s[i] == ',' || s[i] == '"' || s[i] == '\r' || s[i] == '\n';
+	if (!quote) {
+		put_raw(s, n);
+		return;
+	}
+	putchar('"');
+	for (size_t i = 0; i < n; i++) {
+		if (s[i] == '"')
+			putchar('"');
+		putchar(s[i]);
+	}
+	putchar('"');
+}
+
+/* The length of the UTF-8 sequence at s[0..n), or 0 where it is not one
+ * (overlong forms, surrogates and code points past U+10FFFF are not): the
+ * rule of Python's strict decoder. */
+static size_t utf8_seq(const unsigned char *s, size_t n)
+{
+	unsigned char c = s[0];
+	size_t len = c < 0x80		      ? 1
+		     : c >= 0xC2 && c <= 0xDF ? 2
+		     : c >= 0xE0 && c <= 0xEF ? 3
+		     : c >= 0xF0 && c <= 0xF4 ? 4
+					      : 0;
+	if (len <= 1 || len > n)
+		return len <= n ? len : 0;
+	uint32_t cp = c & (0x7F >> len);
+	for (size_t i = 1; i < len; i++) {
+		if ((s[i] & 0xC0) != 0x80)
+			return 0;
+		cp = cp << 6 | (s[i] & 0x3F);
+	}
+	static const uint32_t least[] = {0, 0, 0x80, 0x800, 0x10000};
+	bool ok = cp >= least[len] && cp <= 0x10FFFF && (cp < 0xD800 || cp > 0xDFFF);
+	return ok ? len : 0;
+}
+
+static bool utf8_valid(const char *s, size_t n)
+{
+	for (size_t i = 0, len; i < n; i += len)
+		if (!(len = utf8_seq((const unsigned char *)s + i, n - i)))
+			return false;
+	return true;
+}
+
+/* A JSON string of UTF-8 text s[0..n): quote, backslash and control bytes
+ * escaped; a byte that is not UTF-8 (field names only) as U+FFFD. */
+static void put_json_text(const char *s, size_t n)
+{
+	putchar('"');
+	for (size_t i = 0, len; i < n; i += len) {
+		unsigned char c = (unsigned char)s[i];
+		const char *esc = c == '"'    ? "\\\""
+				  : c == '\\' ? "\\\\"
+				  : c == '\n' ? "\\n"
+				  : c == '\t' ? "\\t"
+				  : c == '\r' ? "\\r"
+					      : NULL;
+		len = utf8_seq((const unsigned char *)s + i, n - i);
+		if (!len)
+			fputs("\\ufffd", stdout);
+		else if (esc)
+			fputs(esc, stdout);
+		else if (c < 0x20)
+			printf("\\u%04x", c);
+		else
+			put_raw(s + i, len);
+		len = len ? len : 1;
+	}
+	putchar('"');
+}
+
+static void put_base64(const unsigned char *s, size_t n)
+{
+	static const char digits[] =
+		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+	putchar('"');
+	for (size_t i = 0; i < n; i += 3) {
+		uint32_t w = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
+			     (i + 2 < n ? s[i + 2] : 0);
+		putchar(digits[w >> 18]);
+		putchar(digits[w >> 12 & 63]);
+		putchar(i + 1 < n ? digits[w >> 6 & 63] : '=');
+		putchar(i + 2 < n ? digits[w & 63] : '=');
+	}
+	putchar('"');
+}
+
+/* "name": "text", or, for bytes that are not UTF-8, "name_b64": "base64". */
+static void put_json_member(const char *name, const char *s, size_t n)
+{
+	bool text = utf8_valid(s, n);
+	printf("\"%s%s\": ", name, text ? "" : "_b64");
+	if (text)
+		put_json_text(s, n);
+	else
+		put_base64((const unsigned char *)s, n);
+}
+
+/* A value: uint64 in decimal, float64 as %.17g (which reads back exactly).
+ * For csv and jsonl a float always looks like one ("2.0", "-0.0"), so that
+ * readers keep its type (and the sign of a zero); jsonl writes non-finite
+ * floats, which JSON lacks, as the strings "inf", "-inf" and "nan". */
+static void put_number(const struct column *c, uint64_t i, mr_show_format format)
+{
+	double f = c->val[i].f;
+	char s[40];
+	if (!c->f64) {
+		printf("%llu", (unsigned long long)c->val[i].u);
+	} else if (format == MR_SHOW_JSONL && !isfinite(f)) {
+		fputs(isnan(f) ? "\"nan\"" : f > 0 ? "\"inf\"" : "\"-inf\"", stdout);
+	} else {
+		snprintf(s, sizeof(s), "%.17g", f);
+		bool integral = isfinite(f) && !strpbrk(s, ".e");
+		printf(integral && format != MR_SHOW_TSV ? "%s.0" : "%s", s);
+	}
+}
+
+static void put_members(const struct table *t, uint64_t i, const char *sep)
+{
+	for (uint64_t j = t->voff[i]; j < t->voff[i + 1]; j++)
+		printf("%s%llu", j > t->voff[i] ? sep : "", (unsigned long long)t->members[j]);
+}
+
+/* Row i's string of p (keys, or byte values) by offsets o: two arguments. */
+#define ROW_STR(t, p, o, i) ((t)->p + (o)[i]), ((size_t)((o)[(i) + 1] - (o)[i]))
+
+static void tsv_row(const struct table *t, uint64_t i)
+{
+	if (t->kind == KIND_RECORDS) {
+		put_raw(ROW_STR(t, keys, t->off, i));
+		putchar('\n');
+		return;
+	}
+	put_tsv(ROW_STR(t, keys, t->off, i));
+	putchar('\t');
+	if (t->kind == KIND_SET)
+		put_members(t, i, ",");
+	else if (t->kind == KIND_BYTES)
+		put_tsv(ROW_STR(t, vbytes, t->voff, i));
 	for (size_t c = 0; c < t->ncols; c++) {
 		if (t->cols[c].name) {
 			if (c > 0)
 				putchar('\t');
-			print_key(t->cols[c].name, strlen(t->cols[c].name));
+			put_tsv(t->cols[c].name, strlen(t->cols[c].name));
 			putchar('=');
 		}
-		print_value(&t->cols[c], i);
+		put_number(&t->cols[c], i, MR_SHOW_TSV);
 	}
 	putchar('\n');
 }
+
+static void csv_header(const struct table *t)
+{
+	if (t->kind == KIND_RECORDS) {
+		fputs("record\r\n", stdout);
+		return;
+	}
+	fputs("key", stdout);
+	for (size_t c = 0; c < t->ncols && t->cols[c].name; c++) {
+		putchar(',');
+		put_csv(t->cols[c].name, strlen(t->cols[c].name), false);
+	}
+	fputs(t->kind == KIND_FIELDS ? "\r\n" : ",value\r\n", stdout);
+}
+
+static void csv_row(const struct table *t, uint64_t i)
+{
+	put_csv(ROW_STR(t, keys, t->off, i), t->kind == KIND_RECORDS);
+	if (t->kind == KIND_SET) {
+		bool quote = t->voff[i + 1] - t->voff[i] > 1;
+		fputs(quote ? ",\"" : ",", stdout);
+		put_members(t, i, ",");
+		if (quote)
+			putchar('"');
+	} else if (t->kind == KIND_BYTES) {
+		putchar(',');
+		put_csv(ROW_STR(t, vbytes, t->voff, i), false);
+	}
+	for (size_t c = 0; c < t->ncols; c++) {
+		putchar(',');
+		put_number(&t->cols[c], i, MR_SHOW_CSV);
+	}
+	fputs("\r\n", stdout);
+}
+
+static void jsonl_row(const struct table *t, uint64_t i)
+{
+	putchar('{');
+	put_json_member(t->kind == KIND_RECORDS ? "record" : "key", ROW_STR(t, keys, t->off, i));
+	if (t->kind == KIND_SET) {
+		fputs(", \"value\": [", stdout);
+		put_members(t, i, ", ");
+		putchar(']');
+	} else if (t->kind == KIND_BYTES) {
+		fputs(", ", stdout);
+		put_json_member("value", ROW_STR(t, vbytes, t->voff, i));
+	}
+	for (size_t c = 0; c < t->ncols; c++) {
+		fputs(", ", stdout);
+		if (t->cols[c].name)
+			put_json_text(t->cols[c].name, strlen(t->cols[c].name));
+		else
+			fputs("\"value\"", stdout);
+		fputs(": ", stdout);
+		put_number(&t->cols[c], i, MR_SHOW_JSONL);
+	}
+	fputs("}\n", stdout);
+}
+
+/* Prints rows [0, t->n), after csv's header; returns 0, or the errno of
+ * the first write to standard output that failed, where it stops. */
+static int print_rows(const struct table *t, mr_show_format format)
+{
+	void (*row)(const struct table *, uint64_t) = format == MR_SHOW_CSV	? csv_row
+						      : format == MR_SHOW_JSONL ? jsonl_row
+										: tsv_row;
+	errno = 0;
+	if (format == MR_SHOW_CSV)
+		csv_header(t);
+	for (uint64_t i = 0; i < t->n; i++) {
+		row(t, i);
+		if (ferror(stdout))
+			return errno ? errno : EIO;
+	}
+	return 0;
+}
+
+/* ---- the file ---------------------------------------------------------- */
 
 /* The file show reads, as the command gave it. */
 struct source {
 	const char *path;
 	uint64_t size;	 /* its bytes: no dataset holds more */
 	bool incomplete; /* print it even without complete=1 (after a warning) */
+	long long top;	 /* rows to print; all when negative */
+	mr_show_format format;
 };
 
 /* Whether a compressed dataset's chunks are all written: its storage is
@@ -348,35 +668,6 @@ static herr_t find_unheld(hid_t g, const char *name, const H5L_info_t *info, voi
 	return 1;
 }
 
-/* Whether the root attribute complete is 1: a run writes it last. */
-static bool is_complete(hid_t file)
-{
-	if (H5Aexists(file, "complete") <= 0)
-		return false;
-	hid_t a = H5Aopen(file, "complete", H5P_DEFAULT);
-	hid_t type = H5Aget_type(a), space = H5Aget_space(a);
-	uint64_t v = 0;
-	bool one = H5Tget_class(type) == H5T_INTEGER && H5Sget_simple_extent_npoints(space) == 1 &&
-		   H5Aread(a, H5T_NATIVE_UINT64, &v) >= 0 && v == 1;
-	H5Sclose(space);
-	H5Tclose(type);
-	H5Aclose(a);
-	return one;
-}
-
-/* Prints rows [0, t->n); returns 0, or the errno of the first write to
- * standard output that failed, where it stops. */
-static int print_rows(const struct table *t)
-{
-	errno = 0;
-	for (uint64_t i = 0; i < t->n; i++) {
-		print_row(t, i);
-		if (ferror(stdout))
-			return errno ? errno : EIO;
-	}
-	return 0;
-}
-
 /* Flushes and closes standard output, so that a write that failed (a full
  * disk) is an error rather than a silently short table.  A reader that went
  * away (EPIPE, as with `| head`) is a normal end. */
@@ -394,9 +685,40 @@ static int close_stdout(int err)
 	return MR_ERR_IO;
 }
 
-/* Prints the first t->n rows of group g, named job, once the file is found
- * to hold every dataset in g and the rows read back whole. */
-static int show_table(const struct source *src, hid_t g, const char *job, struct table *t)
+/* Reads the first rows (src->top of them, or all) of group g: its layout,
+ * the keys or records, then values of any kind.  -1 after a message about
+ * a layout or kind unknown here; -2 for a damaged table. */
+static int read_table(const struct source *src, hid_t g, const char *job, struct table *t)
+{
+	char layout[64] = "table";
+	read_attr_str(g, "layout", layout, sizeof(layout));
+	bool records = !strcmp(layout, "records");
+	H5T_class_t want = H5T_NO_CLASS;
+	if (!records && strcmp(layout, "table")) {
+		fprintf(stderr,
+			"mpimr: cannot read '%s': group '%s' has layout '%s', which this mpimr "
+			"does not know (a newer mpimr wrote it?)\n",
+			src->path, job, layout);
+		return -1;
+	}
+	if (!records && value_kind(src->path, g, job, &t->kind, &want) < 0)
+		return -1;
+	t->kind = records ? KIND_RECORDS : t->kind;
+	const char *offsets = records ? "record_offsets" : "key_offsets";
+	t->n = dataset_length(g, offsets);
+	t->n = t->n > 0 ? t->n - 1 : 0;
+	if (src->top >= 0 && (uint64_t)src->top < t->n)
+		t->n = (uint64_t)src->top;
+	if (read_strings(g, offsets, records ? "record_bytes" : "key_bytes", H5T_NATIVE_UINT8, t->n,
+			 &t->off, (void **)&t->keys) < 0 ||
+	    (!records && read_values(g, want, t) < 0))
+		return -2;
+	return 0;
+}
+
+/* Prints the first rows of group g, named job, once the file is found to
+ * hold every dataset in g and the rows read back whole. */
+static int show_table(const struct source *src, hid_t g, const char *job)
 {
 	struct unheld u = {.file_size = src->size};
 	if (H5Lvisit(g, H5_INDEX_NAME, H5_ITER_INC, find_unheld, &u) > 0) {
@@ -407,42 +729,55 @@ static int show_table(const struct source *src, hid_t g, const char *job, struct
 		free(u.name);
 		return MR_ERR_INPUT;
 	}
-	if (read_table(g, t) < 0) {
+	struct table t = {0};
+	int rc = read_table(src, g, job, &t);
+	if (rc == -2)
 		fprintf(stderr, "mpimr: cannot read '%s': damaged table in group '%s'\n", src->path,
 			job);
-		return MR_ERR_INPUT;
-	}
-	return close_stdout(print_rows(t));
+	rc = rc < 0 ? MR_ERR_INPUT : close_stdout(print_rows(&t, src->format));
+	table_free(&t);
+	return rc;
 }
 
-static int print_table(const struct source *src, hid_t file, long long top)
+/* Whether the file is a whole result show can read: a job's group, a
+ * format it knows, and complete=1 (or --incomplete, after a warning). */
+static bool check_file(const struct source *src, hid_t file, char *job, size_t size)
+{
+	uint64_t format = 0, complete = 0;
+	if (read_attr_str(file, "job", job, size) < 0 || H5Lexists(file, job, H5P_DEFAULT) <= 0) {
+		fprintf(stderr, "mpimr: cannot read '%s': not an mpimr result file\n", src->path);
+		return false;
+	}
+	if (read_attr_u64(file, "format", &format) == 0 && format > SHOW_FORMAT_MAX) {
+		fprintf(stderr,
+			"mpimr: cannot read '%s': it is in format %llu, and this mpimr reads formats "
+			"1 to %d (a newer mpimr wrote it)\n",
+			src->path, (unsigned long long)format, SHOW_FORMAT_MAX);
+		return false;
+	}
+	if (read_attr_u64(file, "complete", &complete) == 0 && complete == 1)
+		return true;
+	if (!src->incomplete) {
+		fprintf(stderr,
+			"mpimr: cannot read '%s': incomplete result (no complete=1: the run "
+			"writing it did not finish)\n",
+			src->path);
+		return false;
+	}
+	fprintf(stderr,
+		"mpimr: warning: '%s' is incomplete (no complete=1: the run writing it did "
+		"not finish); printing what it holds\n",
+		src->path);
+	return true;
+}
+
+static int print_table(const struct source *src, hid_t file)
 {
 	char job[256] = "";
-	if (read_attr_str(file, "job", job, sizeof(job)) < 0 ||
-	    H5Lexists(file, job, H5P_DEFAULT) <= 0) {
-		fprintf(stderr, "mpimr: cannot read '%s': not an mpimr result file\n", src->path);
+	if (!check_file(src, file, job, sizeof(job)))
 		return MR_ERR_INPUT;
-	}
-	if (!is_complete(file)) {
-		if (!src->incomplete) {
-			fprintf(stderr,
-				"mpimr: cannot read '%s': incomplete result (no complete=1: the run "
-				"writing it did not finish)\n",
-				src->path);
-			return MR_ERR_INPUT;
-		}
-		fprintf(stderr,
-			"mpimr: warning: '%s' is incomplete (no complete=1: the run writing it did "
-			"not finish); printing what it holds\n",
-			src->path);
-	}
 	hid_t g = H5Gopen2(file, job, H5P_DEFAULT);
-	struct table t = {.n = dataset_length(g, "key_offsets")};
-	t.n = t.n > 0 ? t.n - 1 : 0;
-	if (top >= 0 && (uint64_t)top < t.n)
-		t.n = (uint64_t)top;
-	int rc = show_table(src, g, job, &t);
-	table_free(&t);
+	int rc = show_table(src, g, job);
 	H5Gclose(g);
 	return rc;
 }
@@ -477,7 +812,7 @@ static const char *open_failure(int fd)
 	return "not an HDF5 file";
 }
 
-int mr_show(const char *path, long long top, bool incomplete)
+int mr_show(const char *path, long long top, bool incomplete, mr_show_format format)
 {
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 	struct stat st;
@@ -489,8 +824,8 @@ int mr_show(const char *path, long long top, bool incomplete)
 	if (file < 0) {
 		fprintf(stderr, "mpimr: cannot read '%s': %s\n", path, open_failure(fd));
 	} else {
-		struct source src = {path, (uint64_t)st.st_size, incomplete};
-		rc = print_table(&src, file, top);
+		struct source src = {path, (uint64_t)st.st_size, incomplete, top, format};
+		rc = print_table(&src, file);
 		H5Fclose(file);
 	}
 	close(fd);

@@ -85,15 +85,23 @@ def replace_table(src, dst, keys):
     return f
 
 
+def set_kind(g, kind):
+    """A format-2 file declares its values' kind: keep it true."""
+    if "value_kind" in g.attrs:
+        g.attrs["value_kind"] = kind
+
+
 def craft_set(src, dst, rows):
     with replace_table(src, dst, [k for k, _ in rows]) as f:
         g = f["wordcount"]
+        set_kind(g, "uint64-set")
         g["values"] = np.array([m for _, v in rows for m in v], dtype=np.uint64)
         g["value_offsets"] = np.cumsum([0] + [len(v) for _, v in rows]).astype(np.uint64)
 
 
 def craft_fields(src, dst, keys, fields, track_order):
     with replace_table(src, dst, keys) as f:
+        set_kind(f["wordcount"], "fields")
         vg = f["wordcount"].create_group("values", track_order=track_order)
         for name, arr in fields:
             vg[name] = arr
