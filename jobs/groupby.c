@@ -1,13 +1,21 @@
 /*
- * groupby: per key, the count, sum, min, max and mean of a numeric column,
- * like SQL's GROUP BY, over CSV files with a header row or JSON Lines.
+ * groupby: per key, the count, sum, min, max, mean, median and number of
+ * distinct values of a numeric column, like SQL's GROUP BY, over CSV files
+ * with a header row or JSON Lines.
  *
  *   mpimr groupby --key home_team --value home_goals --op sum,mean results/ -o g.h5
  *
  * A record is a line.  The key is the --key columns' values joined by a TAB
- * byte, in --key order.  Every value is a float64 with five fields, count,
- * sum, min, max and mean (finish makes the mean); only the asked-for ops are
+ * byte, in --key order.  Every value is a float64 with seven fields, count,
+ * sum, min, max, mean, median and distinct; only the asked-for ops are
  * written, each as /groupby/values/<op>, and --order count sorts by count.
+ *
+ * Two ways to get them.  Without median or distinct, each row's value is
+ * combined at once (count 1, sum x, min x, max x) and finish makes the mean.
+ * With either, a key needs all of its values: map emits each as 8 bytes that
+ * sort in numeric order (reduce plan), the engine hands reduce a key's
+ * values ascending, streamed past memory, and one pass gives every op; the
+ * sum is then added in ascending order, the same at every rank count.
  *
  * CSV is RFC 4180 within a line: comma separators, double-quoted fields with
  * "" for a quote, a final '\r' dropped.  Every file's first line is its header
@@ -33,8 +41,9 @@
 #include <unistd.h>
 
 /* The value's fields, in this order; field 0 is what --order count sorts by. */
-enum { F_COUNT, F_SUM, F_MIN, F_MAX, F_MEAN, NFIELDS };
-static const char *const op_names[NFIELDS] = {"count", "sum", "min", "max", "mean"};
+enum { F_COUNT, F_SUM, F_MIN, F_MAX, F_MEAN, F_MEDIAN, F_DISTINCT, NFIELDS };
+static const char *const op_names[NFIELDS] = {"count", "sum",	 "min",	    "max",
+					      "mean",  "median", "distinct"};
 
 enum format { FMT_AUTO, FMT_CSV, FMT_JSONL };
 
@@ -62,6 +71,7 @@ struct groupby {
 	char *key_spec;
 	const char *value; /* --value, or NULL: count rows */
 	bool want[NFIELDS];
+	bool reduces; /* median or distinct: every value of a key is needed */
 	enum format format;
 	struct file_cols **files; /* by input number; NULL until first seen */
 	size_t nfiles;
@@ -77,8 +87,9 @@ static const mr_option options[] = {
 	{"key", 1, "group by these columns; a row without one is malformed", "COL[,COL...]"},
 	{"value", 1, "the numeric column (not needed for --op count)", "COL"},
 	{"op", 1,
-	 "count, sum, mean, min, max: any, comma-separated or repeated "
-	 "(default count)",
+	 "count, sum, mean, min, max, median (the mean of the middle two for an even "
+	 "count, as pandas), distinct (how many different values): any, comma-separated "
+	 "or repeated (default count)",
 	 "OP[,OP...]"},
 	{"format", 1, "csv or jsonl (default: .jsonl and .ndjson files JSONL, others CSV)",
 	 "FORMAT"},
@@ -175,7 +186,8 @@ static int parse_option(struct groupby *gb, const char *name, const char *arg, i
 	} else if (!strcmp(name, "--op")) {
 		if ((n = parse_ops(gb, arg, &bad)) != 0)
 			rc = usage_error(is_rank0,
-					 "unknown op '%.*s' (count, sum, mean, min or max)",
+					 "unknown op '%.*s' (count, sum, mean, min, max, median or "
+					 "distinct)",
 					 (int)(n < 64 ? n : 64), bad);
 	} else if (!strcmp(name, "--format")) {
 		if (!strcmp(arg, "csv"))
@@ -202,6 +214,7 @@ static int parse_args(struct groupby *gb, int argc, char **argv, int is_rank0)
 		return usage_error(is_rank0, "no key: give --key COL[,COL...]");
 	if (!any_op)
 		gb->want[F_COUNT] = true;
+	gb->reduces = gb->want[F_MEDIAN] || gb->want[F_DISTINCT];
 	for (int f = F_SUM; f < NFIELDS; f++)
 		if (gb->want[f] && !gb->value)
 			return usage_error(is_rank0, "--op %s needs --value COL", op_names[f]);
@@ -535,10 +548,39 @@ static int add_key(struct groupby *gb, size_t *klen, bool first, const char *par
 	return MR_OK;
 }
 
-/* Emits the key with a value of one row: count 1, and x for the others. */
+/* x as 8 bytes whose byte order is the numbers' order (-0 as 0). */
+static void sortable(double x, unsigned char b[8])
+{
+	if (x == 0)
+		x = 0;
+	uint64_t u;
+	memcpy(&u, &x, 8);
+	u = u >> 63 ? ~u : u | UINT64_C(1) << 63;
+	for (int i = 0; i < 8; i++)
+		b[i] = (unsigned char)(u >> (56 - 8 * i));
+}
+
+static double unsortable(const unsigned char b[8])
+{
+	uint64_t u = 0;
+	for (int i = 0; i < 8; i++)
+		u = u << 8 | b[i];
+	u = u >> 63 ? u & ~(UINT64_C(1) << 63) : ~u;
+	double x;
+	memcpy(&x, &u, 8);
+	return x;
+}
+
+/* Emits the key with a value of one row: combined, count 1 and x for the
+ * others; reduced, x's sortable bytes. */
 static int emit_row(mr_emitter *out, struct groupby *gb, size_t klen, double x)
 {
-	mr_value v[NFIELDS] = {{.f = 1}, {.f = x}, {.f = x}, {.f = x}, {.f = 0}};
+	if (gb->reduces) {
+		unsigned char b[8];
+		sortable(x, b);
+		return mr_emit_bytes(out, gb->key.p, klen, b, 8);
+	}
+	mr_value v[NFIELDS] = {{.f = 1}, {.f = x}, {.f = x}, {.f = x}};
 	return mr_emit_fields(out, gb->key.p, klen, v);
 }
 
@@ -732,6 +774,39 @@ static int finish(void *state, mr_value *v)
 	return MR_OK;
 }
 
+/* Every op from a key's values, which come in ascending order. */
+static int reduce(void *state, const char *key, size_t len, mr_iter *values, mr_emitter *out)
+{
+	(void)state;
+	uint64_t n = mr_iter_count(values), i = 0;
+	mr_value v[NFIELDS] = {{.f = (double)n}};
+	const void *b;
+	size_t blen;
+	double last = 0;
+	while (mr_iter_next(values, &b, &blen)) {
+		double x = unsortable(b);
+		if (i == 0)
+			v[F_MIN].f = x;
+		if (i == 0 || x != last)
+			v[F_DISTINCT].f += 1;
+		if (i == (n - 1) / 2)
+			v[F_MEDIAN].f = x;
+		if (i == n / 2)
+			v[F_MEDIAN].f = (v[F_MEDIAN].f + x) / 2;
+		v[F_SUM].f += x;
+		last = x;
+		i++;
+	}
+	v[F_MAX].f = last;
+	v[F_MEAN].f = v[F_SUM].f / (double)n;
+	return mr_emit_fields(out, key, len, v);
+}
+
+static int uses_reduce(void *state)
+{
+	return ((const struct groupby *)state)->reduces;
+}
+
 /* Only the asked-for ops are written. */
 static const char *field_name(void *state, int field)
 {
@@ -755,4 +830,6 @@ const mr_job mr_job_groupby = {
 	.combine = combine,
 	.field_name = field_name,
 	.finish = finish,
+	.reduce = reduce,
+	.uses_reduce = uses_reduce,
 };

@@ -392,6 +392,8 @@ enum mr_counter {
 	MR_C_KEYS_OUT,
 	MR_C_PEAK_RSS,
 	MR_C_REJECTED,
+	MR_C_RUNS_SPILLED,
+	MR_C_BYTES_SPILLED,
 	MR_NCOUNTERS
 };
 extern const char *const mr_counter_names[MR_NCOUNTERS];

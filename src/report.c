@@ -190,6 +190,7 @@ int mr_report(mr_ctx *c, double wall_seconds)
 		g.count = mr_malloc(mr_mul((size_t)g.n, sizeof(c->count)));
 	}
 	c->count[MR_C_PEAK_RSS] = mr_peak_rss();
+	c->count[MR_C_BYTES_SPILLED] = c->spill.written;
 	MR_MPI(MPI_Gather(c->phase, MR_NPHASES, MPI_DOUBLE, g.phase, MR_NPHASES, MPI_DOUBLE, 0,
 			  c->comm));
 	MR_MPI(MPI_Gather(c->count, MR_NCOUNTERS, MPI_UINT64_T, g.count, MR_NCOUNTERS, MPI_UINT64_T,

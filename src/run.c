@@ -12,9 +12,9 @@ const char *const mr_phase_names[MR_NPHASES] = {
 };
 
 const char *const mr_counter_names[MR_NCOUNTERS] = {
-	"bytes_read", "records",	"pairs_emitted",    "keys_mapped",
-	"pairs_sent", "bytes_sent",	"pairs_received",   "bytes_received",
-	"keys_out",   "peak_rss_bytes", "records_rejected",
+	"bytes_read",	    "records",	      "pairs_emitted",	"keys_mapped", "pairs_sent",
+	"bytes_sent",	    "pairs_received", "bytes_received", "keys_out",    "peak_rss_bytes",
+	"records_rejected", "runs_spilled",   "bytes_spilled",
 };
 
 int mr_end_phase(mr_ctx *c, enum mr_phase p, double *t, int rc)

@@ -644,6 +644,7 @@ int mr_write(mr_ctx *c, const mr_frames *res)
 	write_inputs(&o);
 	c->phase[MR_PHASE_WRITE] = mr_now() - c->write_start;
 	c->count[MR_C_PEAK_RSS] = mr_peak_rss();
+	c->count[MR_C_BYTES_SPILLED] = c->spill.written;
 	write_stats(&o);
 	/* Last, so a file that has it was written whole. */
 	attr_u64(o.file, "complete", 1);
