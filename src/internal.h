@@ -401,8 +401,14 @@ extern const char *const mr_counter_names[MR_NCOUNTERS];
 /* What split saw of an input file, to tell whether it changed since. */
 typedef struct mr_file_stamp {
 	uint64_t mtime_ns, ctime_ns;
-	uint64_t unsized; /* its size is not known before it is read whole */
+	uint64_t unsized; /* an mr_input_kind other than MR_INPUT_FILE: its size
+			   * is not known before it is read whole */
 } mr_file_stamp;
+enum mr_input_kind {
+	MR_INPUT_FILE = 0,    /* a file of the size stat says */
+	MR_INPUT_UNSIZED = 1, /* /proc, sysfs, a stat size of 0 that holds bytes */
+	MR_INPUT_RESULT = 2,  /* an mpimr result: read as `mpimr show` prints it */
+};
 
 /* The input files, identical on every rank after split (and sizes after
  * map, which learns the sizes of unsized files). */
@@ -559,6 +565,10 @@ typedef enum { MR_SHOW_TSV, MR_SHOW_CSV, MR_SHOW_JSONL } mr_show_format;
  * complete=1 is refused unless incomplete.  Local, serial; returns MR_OK,
  * or an MR_ERR_* after one message on stderr. */
 int mr_show(const char *path, long long top, bool incomplete, mr_show_format format);
+/* The lines mr_show prints (tsv, every row) into f instead: a chained
+ * pass reads a result so.  Messages as mr_show's.  Local. */
+#include <stdio.h>
+int mr_show_into(FILE *f, const char *path);
 
 /* ---- the command line (cli.c) ----------------------------------------------- */
 /* Parses "64M"-style sizes; returns false on junk or overflow. */

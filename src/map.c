@@ -107,6 +107,31 @@ static int read_range(mr_ctx *c, mr_reader *r, const mr_range *g, struct map_sta
 	return rc;
 }
 
+/* A result as an input: its lines, as `mpimr show` prints them, written to
+ * an unnamed file in the spill directory, which the reader reads instead. */
+static int open_result(mr_ctx *c, mr_reader *r, const char *path)
+{
+	int fd = mr_spill_tmpfile(&c->spill);
+	if (fd < 0) {
+		mr_rank_error("cannot read '%s': no room for its lines in '%s' (--tmp): %s", path,
+			      c->cfg->tmpdir ? c->cfg->tmpdir : "$TMPDIR", strerror(errno));
+		return MR_ERR_IO;
+	}
+	FILE *f = fdopen(dup(fd), "w");
+	int rc = f ? mr_show_into(f, path) : MR_ERR_IO;
+	if (f && fclose(f) != 0 && rc == MR_OK)
+		rc = MR_ERR_IO;
+	if (rc != MR_OK) {
+		if (rc == MR_ERR_IO)
+			mr_rank_error("cannot read '%s': writing its lines failed: %s", path,
+				      strerror(errno));
+		close(fd);
+		return MR_ERR_INPUT;
+	}
+	r->fd = fd;
+	return MR_OK;
+}
+
 /* Reads the ranges in order, keeping one file open while its ranges last.
  * The sizes are those split saw, so every rank reads the same bytes. */
 static int read_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_reader *r,
@@ -121,8 +146,10 @@ static int read_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_rea
 			if (rc != MR_OK)
 				break;
 			const char *path = mr_file_path(&c->files, (size_t)g->file);
-			r->fd = open(path, O_RDONLY);
-			if (r->fd < 0) {
+			if (c->files.stamps[g->file].unsized == MR_INPUT_RESULT) {
+				if ((rc = open_result(c, r, path)) != MR_OK)
+					return rc;
+			} else if ((r->fd = open(path, O_RDONLY)) < 0) {
 				mr_rank_error("cannot open '%s': %s", path, strerror(errno));
 				return MR_ERR_IO;
 			}

@@ -51,6 +51,9 @@ int mr_spill_read(mr_spill *s, uint64_t off, void *p, size_t n);
 /* Gives back the space of bytes [off, off+n), read for the last time. */
 void mr_spill_release(mr_spill *s, uint64_t off, uint64_t n);
 void mr_spill_close(mr_spill *s);
+/* A new unnamed file in the spill directory (read and write), or -1 with
+ * errno set. */
+int mr_spill_tmpfile(const mr_spill *s);
 
 typedef struct mr_frames {
 	unsigned unit;			      /* 8: the values are words; 1: bytes */

@@ -338,20 +338,27 @@ static int read_values(hid_t g, H5T_class_t want, struct table *t)
 
 /* ---- printing ---------------------------------------------------------- */
 
+/* Where rows go: stdout, or the file mr_show_into was given. */
+static FILE *out;
+static inline void putc_out(int ch)
+{
+	putc(ch, out);
+}
+
 static void put_raw(const char *s, size_t n)
 {
-	fwrite(s, 1, n, stdout);
+	fwrite(s, 1, n, out);
 }
 
 static void put_tsv(const char *k, size_t n)
 {
 	for (size_t i = 0; i < n; i++) {
 		switch (k[i]) {
-		case '\t': fputs("\\t", stdout); break;
-		case '\n': fputs("\\n", stdout); break;
-		case '\r': fputs("\\r", stdout); break;
-		case '\\': fputs("\\\\", stdout); break;
-		default: putchar(k[i]);
+		case '\t': fputs("\\t", out); break;
+		case '\n': fputs("\\n", out); break;
+		case '\r': fputs("\\r", out); break;
+		case '\\': fputs("\\\\", out); break;
+		default: putc_out(k[i]);
 		}
 	}
 }
@@ -367,13 +374,13 @@ static void put_csv(const char *s, size_t n, bool alone)
 		put_raw(s, n);
 		return;
 	}
-	putchar('"');
+	putc_out('"');
 	for (size_t i = 0; i < n; i++) {
 		if (s[i] == '"')
-			putchar('"');
-		putchar(s[i]);
+			putc_out('"');
+		putc_out(s[i]);
 	}
-	putchar('"');
+	putc_out('"');
 }
 
 /* The length of the UTF-8 sequence at s[0..n), or 0 where it is not one
@@ -412,7 +419,7 @@ static bool utf8_valid(const char *s, size_t n)
  * escaped; a byte that is not UTF-8 (field names only) as U+FFFD. */
 static void put_json_text(const char *s, size_t n)
 {
-	putchar('"');
+	putc_out('"');
 	for (size_t i = 0, len; i < n; i += len) {
 		unsigned char c = (unsigned char)s[i];
 		const char *esc = c == '"'    ? "\\\""
@@ -423,39 +430,39 @@ static void put_json_text(const char *s, size_t n)
 					      : NULL;
 		len = utf8_seq((const unsigned char *)s + i, n - i);
 		if (!len)
-			fputs("\\ufffd", stdout);
+			fputs("\\ufffd", out);
 		else if (esc)
-			fputs(esc, stdout);
+			fputs(esc, out);
 		else if (c < 0x20)
-			printf("\\u%04x", c);
+			fprintf(out, "\\u%04x", c);
 		else
 			put_raw(s + i, len);
 		len = len ? len : 1;
 	}
-	putchar('"');
+	putc_out('"');
 }
 
 static void put_base64(const unsigned char *s, size_t n)
 {
 	static const char digits[] =
 		"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-	putchar('"');
+	putc_out('"');
 	for (size_t i = 0; i < n; i += 3) {
 		uint32_t w = (uint32_t)s[i] << 16 | (i + 1 < n ? (uint32_t)s[i + 1] << 8 : 0) |
 			     (i + 2 < n ? s[i + 2] : 0);
-		putchar(digits[w >> 18]);
-		putchar(digits[w >> 12 & 63]);
-		putchar(i + 1 < n ? digits[w >> 6 & 63] : '=');
-		putchar(i + 2 < n ? digits[w & 63] : '=');
+		putc_out(digits[w >> 18]);
+		putc_out(digits[w >> 12 & 63]);
+		putc_out(i + 1 < n ? digits[w >> 6 & 63] : '=');
+		putc_out(i + 2 < n ? digits[w & 63] : '=');
 	}
-	putchar('"');
+	putc_out('"');
 }
 
 /* "name": "text", or, for bytes that are not UTF-8, "name_b64": "base64". */
 static void put_json_member(const char *name, const char *s, size_t n)
 {
 	bool text = utf8_valid(s, n);
-	printf("\"%s%s\": ", name, text ? "" : "_b64");
+	fprintf(out, "\"%s%s\": ", name, text ? "" : "_b64");
 	if (text)
 		put_json_text(s, n);
 	else
@@ -471,20 +478,21 @@ static void put_number(const struct column *c, uint64_t i, mr_show_format format
 	double f = c->val[i].f;
 	char s[40];
 	if (!c->f64) {
-		printf("%llu", (unsigned long long)c->val[i].u);
+		fprintf(out, "%llu", (unsigned long long)c->val[i].u);
 	} else if (format == MR_SHOW_JSONL && !isfinite(f)) {
-		fputs(isnan(f) ? "\"nan\"" : f > 0 ? "\"inf\"" : "\"-inf\"", stdout);
+		fputs(isnan(f) ? "\"nan\"" : f > 0 ? "\"inf\"" : "\"-inf\"", out);
 	} else {
 		snprintf(s, sizeof(s), "%.17g", f);
 		bool integral = isfinite(f) && !strpbrk(s, ".e");
-		printf(integral && format != MR_SHOW_TSV ? "%s.0" : "%s", s);
+		fprintf(out, integral && format != MR_SHOW_TSV ? "%s.0" : "%s", s);
 	}
 }
 
 static void put_members(const struct table *t, uint64_t i, const char *sep)
 {
 	for (uint64_t j = t->voff[i]; j < t->voff[i + 1]; j++)
-		printf("%s%llu", j > t->voff[i] ? sep : "", (unsigned long long)t->members[j]);
+		fprintf(out, "%s%llu", j > t->voff[i] ? sep : "",
+			(unsigned long long)t->members[j]);
 }
 
 /* Row i's string of p (keys, or byte values) by offsets o: two arguments. */
@@ -494,11 +502,11 @@ static void tsv_row(const struct table *t, uint64_t i)
 {
 	if (t->kind == KIND_RECORDS) {
 		put_raw(ROW_STR(t, keys, t->off, i));
-		putchar('\n');
+		putc_out('\n');
 		return;
 	}
 	put_tsv(ROW_STR(t, keys, t->off, i));
-	putchar('\t');
+	putc_out('\t');
 	if (t->kind == KIND_SET)
 		put_members(t, i, ",");
 	else if (t->kind == KIND_BYTES)
@@ -506,27 +514,27 @@ static void tsv_row(const struct table *t, uint64_t i)
 	for (size_t c = 0; c < t->ncols; c++) {
 		if (t->cols[c].name) {
 			if (c > 0)
-				putchar('\t');
+				putc_out('\t');
 			put_tsv(t->cols[c].name, strlen(t->cols[c].name));
-			putchar('=');
+			putc_out('=');
 		}
 		put_number(&t->cols[c], i, MR_SHOW_TSV);
 	}
-	putchar('\n');
+	putc_out('\n');
 }
 
 static void csv_header(const struct table *t)
 {
 	if (t->kind == KIND_RECORDS) {
-		fputs("record\r\n", stdout);
+		fputs("record\r\n", out);
 		return;
 	}
-	fputs("key", stdout);
+	fputs("key", out);
 	for (size_t c = 0; c < t->ncols && t->cols[c].name; c++) {
-		putchar(',');
+		putc_out(',');
 		put_csv(t->cols[c].name, strlen(t->cols[c].name), false);
 	}
-	fputs(t->kind == KIND_FIELDS ? "\r\n" : ",value\r\n", stdout);
+	fputs(t->kind == KIND_FIELDS ? "\r\n" : ",value\r\n", out);
 }
 
 static void csv_row(const struct table *t, uint64_t i)
@@ -534,43 +542,43 @@ static void csv_row(const struct table *t, uint64_t i)
 	put_csv(ROW_STR(t, keys, t->off, i), t->kind == KIND_RECORDS);
 	if (t->kind == KIND_SET) {
 		bool quote = t->voff[i + 1] - t->voff[i] > 1;
-		fputs(quote ? ",\"" : ",", stdout);
+		fputs(quote ? ",\"" : ",", out);
 		put_members(t, i, ",");
 		if (quote)
-			putchar('"');
+			putc_out('"');
 	} else if (t->kind == KIND_BYTES) {
-		putchar(',');
+		putc_out(',');
 		put_csv(ROW_STR(t, vbytes, t->voff, i), false);
 	}
 	for (size_t c = 0; c < t->ncols; c++) {
-		putchar(',');
+		putc_out(',');
 		put_number(&t->cols[c], i, MR_SHOW_CSV);
 	}
-	fputs("\r\n", stdout);
+	fputs("\r\n", out);
 }
 
 static void jsonl_row(const struct table *t, uint64_t i)
 {
-	putchar('{');
+	putc_out('{');
 	put_json_member(t->kind == KIND_RECORDS ? "record" : "key", ROW_STR(t, keys, t->off, i));
 	if (t->kind == KIND_SET) {
-		fputs(", \"value\": [", stdout);
+		fputs(", \"value\": [", out);
 		put_members(t, i, ", ");
-		putchar(']');
+		putc_out(']');
 	} else if (t->kind == KIND_BYTES) {
-		fputs(", ", stdout);
+		fputs(", ", out);
 		put_json_member("value", ROW_STR(t, vbytes, t->voff, i));
 	}
 	for (size_t c = 0; c < t->ncols; c++) {
-		fputs(", ", stdout);
+		fputs(", ", out);
 		if (t->cols[c].name)
 			put_json_text(t->cols[c].name, strlen(t->cols[c].name));
 		else
-			fputs("\"value\"", stdout);
-		fputs(": ", stdout);
+			fputs("\"value\"", out);
+		fputs(": ", out);
 		put_number(&t->cols[c], i, MR_SHOW_JSONL);
 	}
-	fputs("}\n", stdout);
+	fputs("}\n", out);
 }
 
 /* Prints rows [0, t->n), after csv's header; returns 0, or the errno of
@@ -585,7 +593,7 @@ static int print_rows(const struct table *t, mr_show_format format)
 		csv_header(t);
 	for (uint64_t i = 0; i < t->n; i++) {
 		row(t, i);
-		if (ferror(stdout))
+		if (ferror(out))
 			return errno ? errno : EIO;
 	}
 	return 0;
@@ -734,7 +742,12 @@ static int show_table(const struct source *src, hid_t g, const char *job)
 	if (rc == -2)
 		fprintf(stderr, "mpimr: cannot read '%s': damaged table in group '%s'\n", src->path,
 			job);
-	rc = rc < 0 ? MR_ERR_INPUT : close_stdout(print_rows(&t, src->format));
+	if (rc >= 0 && out == stdout)
+		rc = close_stdout(print_rows(&t, src->format));
+	else if (rc >= 0)
+		rc = print_rows(&t, src->format) ? MR_ERR_IO : MR_OK;
+	else
+		rc = MR_ERR_INPUT;
 	table_free(&t);
 	return rc;
 }
@@ -812,7 +825,7 @@ static const char *open_failure(int fd)
 	return "not an HDF5 file";
 }
 
-int mr_show(const char *path, long long top, bool incomplete, mr_show_format format)
+static int show(const char *path, long long top, bool incomplete, mr_show_format format)
 {
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 	struct stat st;
@@ -829,5 +842,21 @@ int mr_show(const char *path, long long top, bool incomplete, mr_show_format for
 		H5Fclose(file);
 	}
 	close(fd);
+	return rc;
+}
+
+int mr_show(const char *path, long long top, bool incomplete, mr_show_format format)
+{
+	out = stdout;
+	return show(path, top, incomplete, format);
+}
+
+int mr_show_into(FILE *f, const char *path)
+{
+	out = f;
+	int rc = show(path, -1, false, MR_SHOW_TSV);
+	if (rc == MR_OK && fflush(f) != 0)
+		rc = MR_ERR_IO;
+	out = stdout;
 	return rc;
 }

@@ -23,18 +23,25 @@ static const char *spill_dir(const mr_spill *s)
 	return t && *t ? t : "/tmp";
 }
 
-static int spill_open(mr_spill *s)
+int mr_spill_tmpfile(const mr_spill *s)
 {
 	const char *dir = spill_dir(s);
-	s->fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
-	if (s->fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
+	int fd = open(dir, O_TMPFILE | O_RDWR | O_EXCL | O_CLOEXEC, 0600);
+	if (fd < 0 && (errno == EOPNOTSUPP || errno == EISDIR || errno == EINVAL)) {
 		/* No O_TMPFILE here: a named file, unlinked before it holds anything. */
 		char path[4200];
 		snprintf(path, sizeof(path), "%s/.mpimr-spill-XXXXXX", dir);
-		s->fd = mkostemp(path, O_CLOEXEC);
-		if (s->fd >= 0)
+		fd = mkostemp(path, O_CLOEXEC);
+		if (fd >= 0)
 			unlink(path);
 	}
+	return fd;
+}
+
+static int spill_open(mr_spill *s)
+{
+	const char *dir = spill_dir(s);
+	s->fd = mr_spill_tmpfile(s);
 	if (s->fd < 0) {
 		mr_rank_error("cannot make a spill file in '%s' (--tmp): %s", dir, strerror(errno));
 		s->failed = true;

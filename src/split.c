@@ -69,7 +69,7 @@ static uint64_t ns_of(struct timespec t)
 	return (uint64_t)t.tv_sec * UINT64_C(1000000000) + (uint64_t)t.tv_nsec;
 }
 
-static void add_file(mr_files *f, const char *path, const struct stat *st, bool unsized)
+static void add_file(mr_files *f, const char *path, const struct stat *st, int unsized)
 {
 	if (f->n % 256 == 0) {
 		f->offsets = mr_realloc(f->offsets, mr_mul(f->n + 257, sizeof(uint64_t)));
@@ -82,8 +82,9 @@ static void add_file(mr_files *f, const char *path, const struct stat *st, bool 
 	mr_buf_add(&f->paths, path, len + 1);
 	f->offsets[f->n + 1] = f->offsets[f->n] + len;
 	f->sizes[f->n] = unsized ? 0 : (uint64_t)st->st_size;
-	f->stamps[f->n] = (mr_file_stamp){ns_of(st->st_mtim), ns_of(st->st_ctim), unsized};
-	f->nunsized += unsized;
+	f->stamps[f->n] =
+		(mr_file_stamp){ns_of(st->st_mtim), ns_of(st->st_ctim), (uint64_t)unsized};
+	f->nunsized += unsized != MR_INPUT_FILE;
 	f->total += f->sizes[f->n];
 	f->n++;
 }
@@ -246,8 +247,13 @@ static int walk_stat(struct walk *w, const char *path, int err, const struct sta
 	int rc = MR_OK;
 	if (named || !skip_own(w, path, fd)) {
 		rc = check_alias(w, path, st);
+		/* A result named as an input is read as the lines `mpimr show`
+		 * prints: a chained pass. */
+		int kind = named && is_result(fd, path) ? MR_INPUT_RESULT
+			   : unsized_file(fd, st)	? MR_INPUT_UNSIZED
+							: MR_INPUT_FILE;
 		if (rc == MR_OK)
-			add_file(w->files, path, st, unsized_file(fd, st));
+			add_file(w->files, path, st, kind);
 	}
 	close(fd);
 	return rc;
