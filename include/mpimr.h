@@ -68,7 +68,19 @@ enum mr_value_type {
 	 * offsets-plus-data layout of keys.  Jobs with a reduce only: reduce
 	 * gives each key's result with mr_emit_bytes(). */
 	MR_BYTES = 3,
+	/*
+	 * A number per key, exact while it can be: a signed 64-bit integer
+	 * while every value combined into it is one, else a float64.  A value
+	 * is two words: v[0] the number (.i or .f), v[1].u its kind,
+	 * MR_NUMBER_INT or MR_NUMBER_FLOAT; map emits them with
+	 * mr_emit_fields, and combine merges them (width is left 0).  The file
+	 * holds one int64 dataset, or, if any key's value is a float, one
+	 * float64 dataset for all.  --order count compares them as float64.
+	 */
+	MR_NUMBER = 4,
 };
+#define MR_NUMBER_INT	0
+#define MR_NUMBER_FLOAT 1
 
 /* What a job's result is. */
 enum mr_result_kind {
@@ -86,6 +98,7 @@ typedef struct mr_iter mr_iter;
 
 typedef union mr_value {
 	uint64_t u;
+	int64_t i;
 	double f;
 } mr_value;
 
@@ -187,6 +200,18 @@ typedef struct mr_job {
 	 * both, as groupby does, decides from its options); without it, reduce
 	 * is used whenever it is set. */
 	int (*uses_reduce)(void *state);
+
+	/* Optional: called on every rank once its last record has been mapped
+	 * (also on a rank that mapped none), with map's emitter, to emit what
+	 * the job held back.  Return MR_OK or a negative status. */
+	int (*map_end)(void *state, mr_emitter *out);
+	/* Optional, with reduce: the same once a rank's last key is reduced. */
+	int (*reduce_end)(void *state, mr_emitter *out);
+
+	/* Optional: the job to run instead, chosen from the options setup read
+	 * (one command with several shapes, such as stream); it shares this
+	 * job's options, setup and teardown. */
+	const struct mr_job *(*variant)(void *state);
 } mr_job;
 
 /* The next value of the key being reduced: 1 with *val and *len set (the
@@ -218,9 +243,39 @@ int mr_emit_bytes(mr_emitter *out, const void *key, size_t klen, const void *val
 int mr_emit_record(mr_emitter *out, const void *rec, size_t len);
 
 /* A line on stderr from a job, as "mpimr: rank R on HOST: job 'NAME': ...",
- * so that a message from one of many ranks says where it comes from.
- * Local.  fmt is a printf format: user text belongs in its arguments. */
+ * so that a message from one of many ranks says where it comes from (out
+ * may be NULL: then without the job's name, for combine, which has no
+ * emitter).  A callback that fails after saying why with mr_log gets no
+ * second line from the engine.  Local.  fmt is a printf format: user text
+ * belongs in its arguments. */
 void mr_log(const mr_emitter *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Tells the engine that the job is getting something done (a command it
+ * runs answered), for --timeout.  Local; cheap. */
+void mr_progress(void);
+
+/* A command a job runs beside a rank, with pipes to it (mr_spawn). */
+typedef struct mr_child {
+	int pid;
+	int in;	 /* its standard input, to write (non-blocking) */
+	int out; /* its standard output, to read (non-blocking) */
+	int err; /* its standard error, to read (non-blocking) */
+} mr_child;
+
+/*
+ * Starts `/bin/sh -c cmd` beside this rank, its standard streams piped to
+ * *child (close-on-exec here), its environment this process's plus env
+ * (NAME=VALUE strings, NULL-terminated; may be NULL) plus MPIMR_RANK and
+ * MPIMR_NRANKS, in a process group of its own.  Local.  If the run fails or
+ * is stopped, the engine kills that process group (SIGKILL) before it ends;
+ * a rank killed outright (kill -9) cannot, and leaves the command to its
+ * input's end of file.  Returns MR_OK, or MR_ERR_JOB with
+ * the reason printed.
+ */
+int mr_spawn(const char *cmd, const char *const *env, mr_child *child);
+/* Waits for a command mr_spawn started to end, after closing its input;
+ * *status as waitpid gives it.  Local.  MR_OK or MR_ERR_JOB. */
+int mr_child_wait(mr_child *child, int *status);
 
 /* The job's state (what its setup made, or mr_config.job_state), for map. */
 void *mr_state(const mr_emitter *out);
@@ -279,6 +334,9 @@ typedef struct mr_config {
 	uint64_t mem;
 	/* Where spill files go (--tmp); NULL: $TMPDIR, else /tmp. */
 	const char *tmpdir;
+	/* Seconds a rank may make no progress before the run ends (--timeout);
+	 * 0: no limit. */
+	double timeout;
 	void *job_state; /* given to map through mr_state(); mr_main sets it */
 	int argc;	 /* the command line, recorded in the file */
 	char **argv;

@@ -9,6 +9,7 @@ extern const mr_job mr_job_grep;
 extern const mr_job mr_job_invindex;
 extern const mr_job mr_job_groupby;
 extern const mr_job mr_job_sort;
+extern const mr_job mr_job_stream;
 extern const mr_job mr_job_null;
 
 /* NULL-terminated, in the order `mpimr jobs` lists them. */

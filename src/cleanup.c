@@ -1,6 +1,7 @@
 /*
  * What a run made and must not leave behind: the output's temporary file,
- * the statistics' temporary file, spill files.  Each is registered while it
+ * the statistics' temporary file, and the commands a job started (spill
+ * files are unnamed: nothing of them is left).  Each is registered while it
  * exists and is removed on every exit this rank can see: a failed run, an
  * abort (mr_abort), and the signals a batch system or a user sends to stop a
  * job (Slurm's time limit and scancel send SIGTERM, Ctrl-C SIGINT).
@@ -21,6 +22,8 @@
 
 static char paths[MAX_PATHS][4096];
 static volatile sig_atomic_t used[MAX_PATHS];
+/* Commands jobs started (mr_spawn): killed, not waited for. */
+static volatile sig_atomic_t children[MAX_PATHS];
 int mr_cleanup_add(const char *path)
 {
 	size_t n = strlen(path);
@@ -44,8 +47,33 @@ void mr_cleanup_forget(const char *path)
 			used[i] = 0;
 }
 
+int mr_cleanup_child(int pid)
+{
+	for (int i = 0; i < MAX_PATHS; i++) {
+		if (children[i] == 0) {
+			children[i] = pid;
+			return MR_OK;
+		}
+	}
+	mr_rank_error("more than %d commands at once", MAX_PATHS);
+	return MR_ERR_LIMIT;
+}
+
+void mr_cleanup_forget_child(int pid)
+{
+	for (int i = 0; i < MAX_PATHS; i++)
+		if (children[i] == pid)
+			children[i] = 0;
+}
+
 void mr_cleanup_now(void)
 {
+	for (int i = 0; i < MAX_PATHS; i++) {
+		if (children[i] > 0) {
+			kill(-children[i], SIGKILL); /* its process group; async-signal-safe */
+			children[i] = 0;
+		}
+	}
 	for (int i = 0; i < MAX_PATHS; i++) {
 		if (used[i]) {
 			unlink(paths[i]); /* async-signal-safe; a missing file is fine */

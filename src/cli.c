@@ -59,6 +59,9 @@ static void job_usage(FILE *f, const mr_job *job)
 		   "                        RLIMIT_AS or MemAvailable, shared by the node's\n"
 		   "                        ranks; -v prints it)\n"
 		   "      --tmp DIR         where spill files go (default $TMPDIR, else /tmp)\n"
+		   "      --timeout SECONDS end the run if a rank gets nothing done (reads,\n"
+		   "                        sends, writes, finishes no phase) for so long;\n"
+		   "                        waiting for other ranks counts as nothing done\n"
 		   "      --stats FILE      also write per-phase, per-rank statistics as JSON\n"
 		   "      --progress        show map progress on a terminal\n"
 		   "      --strict          a record the job finds malformed fails the run\n"
@@ -159,6 +162,7 @@ enum {
 	OPT_STRICT,
 	OPT_MEM,
 	OPT_TMP,
+	OPT_TIMEOUT,
 	OPT_JOB = 1000
 };
 
@@ -183,6 +187,7 @@ static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *c
 		{"strict", no_argument, NULL, OPT_STRICT},
 		{"mem", required_argument, NULL, OPT_MEM},
 		{"tmp", required_argument, NULL, OPT_TMP},
+		{"timeout", required_argument, NULL, OPT_TIMEOUT},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -259,6 +264,16 @@ static int parse_options(const mr_job *job, int argc, char **argv, mr_config *cf
 			break;
 		}
 		case OPT_TMP: cfg->tmpdir = optarg; break;
+		case OPT_TIMEOUT: {
+			char *end;
+			errno = 0;
+			cfg->timeout = strtod(optarg, &end);
+			if (errno || end == optarg || *end || !(cfg->timeout > 0) ||
+			    cfg->timeout > 1e9)
+				return bad_usage(job, "bad --timeout '%s' (seconds, more than 0)",
+						 optarg);
+			break;
+		}
 		case OPT_MAPPERS:
 			if (!strcmp(optarg, "cores") || !strcmp(optarg, "all"))
 				cfg->map_all = !strcmp(optarg, "all");
@@ -316,7 +331,8 @@ static int run_job(const mr_job *job, int argc, char **argv)
 	    job->setup(job_argc, job_argv, rank == 0, &cfg.job_state) != MR_OK)
 		status = EXIT_USAGE;
 	if (status < 0) {
-		int rc = mr_run(job, &cfg, MPI_COMM_WORLD);
+		const mr_job *run = job->variant ? job->variant(cfg.job_state) : job;
+		int rc = mr_run(run, &cfg, MPI_COMM_WORLD);
 		status = rc == MR_OK ? 0 : rc == MR_ERR_USAGE ? EXIT_USAGE : 1;
 		if (job->teardown)
 			job->teardown(cfg.job_state);

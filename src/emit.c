@@ -127,14 +127,28 @@ int mr_emit_record(mr_emitter *out, const void *rec, size_t len)
 	return append(out, rec, len, NULL, 0);
 }
 
+/* Whether a job said why with mr_log since the last mr_job_failed. */
+static bool job_said;
+
+void mr_job_failed(const char *job, const char *what, int rc)
+{
+	if (!job_said)
+		mr_rank_error("job '%s': %s failed: %s", job, what, mr_strerror(rc));
+	job_said = false;
+}
+
 void mr_log(const mr_emitter *out, const char *fmt, ...)
 {
+	job_said = true;
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	mr_rank_error("job '%s': %s", out && out->job ? out->job : "?", msg);
+	if (out && out->job)
+		mr_rank_error("job '%s': %s", out->job, msg);
+	else
+		mr_rank_error("%s", msg);
 }
 
 int mr_emit_words(mr_emitter *e, const void *key, size_t len, const void *v, uint32_t nvals)
@@ -159,6 +173,8 @@ mr_origin mr_record_origin(const mr_emitter *out)
 {
 	if (!out->reader || !out->files)
 		return (mr_origin){.path = ""};
+	if (!out->rec) /* map_end: past the rank's last record */
+		return (mr_origin){.file = out->file, .path = mr_file_path(out->files, out->file)};
 	return (mr_origin){
 		.file = out->file,
 		.path = mr_file_path(out->files, (size_t)out->file),

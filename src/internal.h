@@ -146,6 +146,7 @@ typedef struct mr_values {
 	enum mr_vkind kind;
 	uint32_t width; /* words of a value; 1 for a set's single member */
 	mr_combine_fn combine;
+	bool number; /* MR_NUMBER: fields (the number, its kind) */
 } mr_values;
 static inline mr_values mr_values_of(const mr_job *job)
 {
@@ -153,9 +154,20 @@ static inline mr_values mr_values_of(const mr_job *job)
 		return (mr_values){.kind = MR_VK_SET, .width = 1};
 	if (job->value_type == MR_BYTES)
 		return (mr_values){.kind = MR_VK_BYTES, .width = 1};
+	if (job->value_type == MR_NUMBER)
+		return (mr_values){MR_VK_FIELDS, 2, job->combine, true};
 	if (job->width > 1)
-		return (mr_values){MR_VK_FIELDS, (uint32_t)job->width, job->combine};
-	return (mr_values){MR_VK_ONE, 1, job->combine};
+		return (mr_values){MR_VK_FIELDS, (uint32_t)job->width, job->combine, false};
+	return (mr_values){MR_VK_ONE, 1, job->combine, false};
+}
+
+/* An MR_NUMBER value (its two words at v, perhaps unaligned) as a double,
+ * as order "count" compares them. */
+static inline double mr_number_double(const void *v)
+{
+	mr_value w[2];
+	memcpy(w, v, sizeof(w));
+	return w[1].u == MR_NUMBER_FLOAT ? w[0].f : (double)w[0].i;
 }
 
 /* ---- hash table (table.c) ---------------------------------------------
@@ -316,6 +328,9 @@ void mr_info(const char *fmt, ...) MR_PRINTF(1, 2);
 void mr_verbose(const char *fmt, ...) MR_PRINTF(1, 2);
 /* An error every rank knows: printed by rank 0 only, as "mpimr: ...". */
 void mr_error(const char *fmt, ...) MR_PRINTF(1, 2);
+/* A job callback (what: "map", "reduce", "finish") failed with rc: says
+ * so naming the job, unless the job said why itself with mr_log. */
+void mr_job_failed(const char *job, const char *what, int rc);
 /* An error only this rank knows: "mpimr: rank R on HOST: ...". */
 void mr_rank_error(const char *fmt, ...) MR_PRINTF(1, 2);
 /* Ends the whole job from this rank alone, for a fault only it sees (print
@@ -332,6 +347,8 @@ _Noreturn void mr_mpi_fail(const char *call, int code, const char *file, int lin
 /* Chooses Open MPI settings from the launcher's environment; call before
  * MPI_Init (launch.c). */
 void mr_tune_open_mpi(void);
+/* Starts this rank's --timeout watchdog (watchdog.c); seconds 0: none. */
+void mr_watchdog_start(double seconds, int rank);
 /* Waits for a nonblocking MPI request, sleeping rather than spinning. */
 void mr_wait(MPI_Request *req);
 /* Rank 0's text (mine, which only rank 0 reads), as a new string on every
@@ -353,6 +370,9 @@ const char *mr_human_bytes(double bytes, char *buf, size_t size);
 int mr_cleanup_add(const char *path);
 void mr_cleanup_forget(const char *path);
 void mr_cleanup_now(void);
+/* A command's pid, killed by mr_cleanup_now until forgotten. */
+int mr_cleanup_child(int pid);
+void mr_cleanup_forget_child(int pid);
 void mr_cleanup_on_signals(void);
 
 /* ---- the memory budget (memory.c) --------------------------------------

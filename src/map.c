@@ -53,7 +53,7 @@ static inline int on_record(void *arg, const char *rec, size_t len)
 	if (rc == MR_ERR_INPUT && s->em.strict && s->em.rejected > 0)
 		return rc; /* a malformed record, named after map (reject.c) */
 	if (rc != MR_OK && rc != MR_ERR_NOMEM && rc != MR_ERR_LIMIT) {
-		mr_rank_error("job '%s': map failed: %s", s->job->name, mr_strerror(rc));
+		mr_job_failed(s->job->name, "map", rc);
 		rc = MR_ERR_JOB;
 	}
 	return rc;
@@ -247,6 +247,14 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out, mr
 		s.my_bytes += ranges[i].length;
 
 	int rc = read_ranges(c, ranges, nranges, &r, &s);
+	if (rc == MR_OK && c->job->map_end) {
+		s.em.rec = NULL;
+		rc = c->job->map_end(c->cfg->job_state, &s.em);
+		if (rc != MR_OK && rc != MR_ERR_NOMEM && rc != MR_ERR_LIMIT) {
+			mr_job_failed(c->job->name, "map", rc);
+			rc = MR_ERR_JOB;
+		}
+	}
 	int frc = mr_emitter_finish(&s.em);
 	if (rc == MR_OK)
 		rc = frc;

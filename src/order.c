@@ -42,13 +42,18 @@ static uint64_t key_prefix(const char *key, uint32_t len)
 	return p;
 }
 
+/* Whether the job's values are MR_NUMBER: they sort as doubles. */
+static bool number_values;
+
 /* sorts_by: whether vals[0] is what order "count" sorts by, as it is for
  * every value but a set, and for the splitters' samples. */
 static struct item make_item(const char *key, uint32_t len, const char *vals, uint32_t nvals,
 			     bool sorts_by)
 {
 	mr_value v = {.u = nvals};
-	if (sorts_by)
+	if (sorts_by && nvals == 2 && number_values)
+		v.f = mr_number_double(vals); /* a sample carries the double */
+	else if (sorts_by)
 		memcpy(&v, vals, 8);
 	return (struct item){
 		.value = v, .prefix = key_prefix(key, len), .key = key, .len = len, .nvals = nvals};
@@ -213,7 +218,7 @@ static cmp_fn comparator(const mr_ctx *c)
 {
 	if (c->cfg->order == MR_ORDER_KEY)
 		return cmp_by_key;
-	return c->job->value_type == MR_F64 ? cmp_count_f64 : cmp_count_u64;
+	return c->job->value_type == MR_F64 || number_values ? cmp_count_f64 : cmp_count_u64;
 }
 
 static void sort_items(const mr_ctx *c, struct item *it, size_t n)
@@ -221,7 +226,7 @@ static void sort_items(const mr_ctx *c, struct item *it, size_t n)
 	uint64_t seed = 0x6d70696d72;
 	if (c->cfg->order == MR_ORDER_KEY)
 		sort_by_key(it, n, &seed);
-	else if (c->job->value_type == MR_F64)
+	else if (c->job->value_type == MR_F64 || number_values)
 		sort_count_f64(it, n, &seed);
 	else
 		sort_count_u64(it, n, &seed);
@@ -231,7 +236,7 @@ static void merge_items(const mr_ctx *c, struct item *it, size_t n)
 {
 	if (c->cfg->order == MR_ORDER_KEY)
 		merge_by_key(it, n);
-	else if (c->job->value_type == MR_F64)
+	else if (c->job->value_type == MR_F64 || number_values)
 		merge_count_f64(it, n);
 	else
 		merge_count_u64(it, n);
@@ -391,6 +396,7 @@ int mr_order(mr_ctx *c, mr_table **t, mr_frames *out)
 		return fault;
 	size_t n;
 	mr_buf flat = {0};
+	number_values = c->job->value_type == MR_NUMBER;
 	struct item *it = items_of_table(c, *t, &flat, &n);
 	if (!one_word(c))
 		mr_table_free(t); /* the items point into flat only */

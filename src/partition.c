@@ -219,6 +219,7 @@ static bool exchange_round(mr_ctx *c, mr_frames_reader *rd, mr_frames *in, uint6
 		at += rcn[s];
 	}
 	MR_MPI(MPI_Alltoallv(sbuf, sc, sd, MPI_BYTE, rbuf, rcn, rdp, MPI_BYTE, c->comm));
+	mr_progress();
 	uint64_t full = 0;
 	for (int s = 0; s < nr; s++) {
 		mr_frames_add_bytes(&in[s], rbuf + rdp[s], (size_t)rcn[s]);

@@ -80,6 +80,7 @@ static ssize_t read_at(mr_reader *r, uint64_t off, size_t want)
 	}
 	r->block.len = got;
 	r->bytes_read += got;
+	mr_progress();
 	return (ssize_t)got;
 }
 

@@ -61,7 +61,7 @@ int mr_finish(mr_ctx *c, mr_table *t)
 	while (mr_table_next(t, &pos, &key, &len, &v, &nv)) {
 		int rc = c->job->finish(c->cfg->job_state, v);
 		if (rc != MR_OK) {
-			mr_rank_error("job '%s': finish failed: %s", c->job->name, mr_strerror(rc));
+			mr_job_failed(c->job->name, "finish", rc);
 			return MR_ERR_JOB;
 		}
 	}

@@ -19,6 +19,7 @@ const char *const mr_counter_names[MR_NCOUNTERS] = {
 
 int mr_end_phase(mr_ctx *c, enum mr_phase p, double *t, int rc)
 {
+	mr_progress();
 	double now = mr_now();
 	c->phase[p] = now - *t;
 	rc = mr_agree(c->comm, rc);
@@ -35,7 +36,7 @@ static int check_job(const mr_job *job, const mr_config *cfg)
 			 "for a result)");
 		return MR_ERR_USAGE;
 	}
-	if (job->value_type > MR_BYTES || job->width < 0 || job->width > MR_MAX_FIELDS ||
+	if (job->value_type > MR_NUMBER || job->width < 0 || job->width > MR_MAX_FIELDS ||
 	    (job->width > 1 && job->value_type >= MR_U64_SET) ||
 	    (job->value_type == MR_BYTES && !job->reduce)) {
 		mr_error("job '%s': values are of an unknown type, or have more than %d fields",
@@ -196,6 +197,7 @@ int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm)
 	MR_MPI(MPI_Comm_size(c.comm, &c.nranks));
 	mr_log_setup(c.rank, cfg->verbosity);
 	mr_cleanup_on_signals();
+	mr_watchdog_start(cfg->timeout, c.rank);
 	double t0 = mr_now();
 
 	int rc = check_job(job, cfg);

@@ -82,6 +82,7 @@ int mr_frames_flush(mr_frames *r, mr_spill *s)
 		r->ext = mr_realloc(r->ext, mr_mul(r->next + 16, 2 * sizeof(uint64_t)));
 	r->ext[2 * r->next] = off;
 	r->ext[2 * r->next + 1] = r->tail.len;
+	mr_progress();
 	r->next++;
 	r->tail.len = 0;
 	return MR_OK;

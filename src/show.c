@@ -5,7 +5,7 @@
  * What a file holds (README, "The output file"): format 1, or format 2,
  * whose /<job> says its layout ("table": keys with values; "records": one
  * byte string per row, no keys) and a table's value_kind ("uint64",
- * "float64", "uint64-set", "fields" or "bytes").  A format-1 file has
+ * "float64", "int64", "uint64-set", "fields" or "bytes").  A format-1 file has
  * neither attribute: its values are told apart by their shape (a group of
  * fields, a set's value_offsets, else one number per key).
  *
@@ -161,6 +161,7 @@ enum kind { KIND_NUMBER, KIND_SET, KIND_BYTES, KIND_FIELDS, KIND_RECORDS };
 struct column {
 	char *name; /* the field's dataset, or NULL for a value of one field */
 	bool f64;
+	bool i64;      /* a signed integer (MR_NUMBER's int64) */
 	mr_value *val; /* one per row printed */
 };
 
@@ -193,6 +194,19 @@ static void table_free(struct table *t)
 
 /* Reads rows [0, n) of dataset name in loc (g, or a field group) into col:
  * numbers, of the class want (or either, given H5T_NO_CLASS). */
+/* Whether an integer dataset is signed. */
+static bool dataset_signed(hid_t loc, const char *name)
+{
+	hid_t d = H5Dopen2(loc, name, H5P_DEFAULT);
+	if (d < 0)
+		return false;
+	hid_t t = H5Dget_type(d);
+	bool s = H5Tget_sign(t) == H5T_SGN_2;
+	H5Tclose(t);
+	H5Dclose(d);
+	return s;
+}
+
 static int read_column(hid_t loc, const char *name, uint64_t n, H5T_class_t want,
 		       struct column *col)
 {
@@ -201,10 +215,12 @@ static int read_column(hid_t loc, const char *name, uint64_t n, H5T_class_t want
 	if ((c != H5T_INTEGER && c != H5T_FLOAT) || (want != H5T_NO_CLASS && c != want))
 		return -1;
 	col->f64 = c == H5T_FLOAT;
+	col->i64 = c == H5T_INTEGER && dataset_signed(loc, name);
 	if (dataset_length(loc, name) < n)
 		return -1;
 	col->val = mr_malloc(mr_mul((size_t)n + 1, sizeof(mr_value)));
-	return read_head(loc, name, col->f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64, n, col->val);
+	hid_t type = col->f64 ? H5T_NATIVE_DOUBLE : col->i64 ? H5T_NATIVE_INT64 : H5T_NATIVE_UINT64;
+	return read_head(loc, name, type, n, col->val);
 }
 
 /* The name of link i of group fg in the given index, malloc'd, or NULL. */
@@ -284,9 +300,10 @@ static bool values_is_group(hid_t g)
 static int value_kind(const char *path, hid_t g, const char *job, enum kind *kind,
 		      H5T_class_t *want)
 {
-	static const char *const names[] = {"uint64", "float64", "uint64-set", "bytes", "fields"};
-	static const enum kind kinds[] = {KIND_NUMBER, KIND_NUMBER, KIND_SET, KIND_BYTES,
-					  KIND_FIELDS};
+	static const char *const names[] = {"uint64", "float64", "uint64-set",
+					    "bytes",  "fields",	 "int64"};
+	static const enum kind kinds[] = {KIND_NUMBER, KIND_NUMBER, KIND_SET,
+					  KIND_BYTES,  KIND_FIELDS, KIND_NUMBER};
 	char s[64];
 	size_t size = 0;
 	*want = H5T_NO_CLASS;
@@ -477,7 +494,9 @@ static void put_number(const struct column *c, uint64_t i, mr_show_format format
 {
 	double f = c->val[i].f;
 	char s[40];
-	if (!c->f64) {
+	if (c->i64) {
+		fprintf(out, "%lld", (long long)c->val[i].i);
+	} else if (!c->f64) {
 		fprintf(out, "%llu", (unsigned long long)c->val[i].u);
 	} else if (format == MR_SHOW_JSONL && !isfinite(f)) {
 		fputs(isnan(f) ? "\"nan\"" : f > 0 ? "\"inf\"" : "\"-inf\"", out);

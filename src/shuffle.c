@@ -133,6 +133,7 @@ static void exchange_rounds(MPI_Comm comm, const struct plan *p, uint64_t per, u
 		}
 		MR_MPI(MPI_Alltoallv(sstage, p->sc, p->sd, MPI_BYTE, rstage, p->rc, p->rd, MPI_BYTE,
 				     comm));
+		mr_progress();
 		for (int i = 0; i < p->n; i++)
 			memcpy(recv + p->rdispl[i] + p->off[i], rstage + p->rd[i],
 			       (size_t)p->rc[i]);

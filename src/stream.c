@@ -160,7 +160,7 @@ static int finished(mr_ctx *c, mr_combiner *cb)
 		return MR_OK;
 	int rc = c->job->finish(c->cfg->job_state, cb->acc);
 	if (rc != MR_OK) {
-		mr_rank_error("job '%s': finish failed: %s", c->job->name, mr_strerror(rc));
+		mr_job_failed(c->job->name, "finish", rc);
 		return MR_ERR_JOB;
 	}
 	return MR_OK;
@@ -273,7 +273,7 @@ static int reduce_all(mr_ctx *c, mr_frames *recv, mr_frames *out)
 			rc = it.rd.status;
 		else if (rc != MR_OK && rc != MR_ERR_IO && rc != MR_ERR_NOMEM &&
 			 rc != MR_ERR_LIMIT) {
-			mr_rank_error("job '%s': reduce failed: %s", c->job->name, mr_strerror(rc));
+			mr_job_failed(c->job->name, "reduce", rc);
 			rc = MR_ERR_JOB;
 		}
 		mr_frames_reader_release(&it.rd);
@@ -283,6 +283,11 @@ static int reduce_all(mr_ctx *c, mr_frames *recv, mr_frames *out)
 	}
 	if (rc == MR_OK && m.status != MR_OK)
 		rc = m.status;
+	if (rc == MR_OK && c->job->reduce_end &&
+	    (rc = c->job->reduce_end(c->cfg->job_state, &em)) != MR_OK) {
+		mr_job_failed(c->job->name, "reduce", rc);
+		rc = MR_ERR_JOB;
+	}
 	mr_buf_release(&key);
 	mr_merge_release(&m);
 	free(ptrs);
@@ -301,7 +306,11 @@ static uint64_t count_prefix(const mr_ctx *c, const mr_pair *p)
 		x = p->vlen / 8;
 	} else if (v.kind != MR_VK_BYTES && p->vlen >= 8) {
 		memcpy(&x, p->val, 8);
-		if (c->job->value_type == MR_F64) {
+		if (v.number) {
+			double d = mr_number_double(p->val);
+			memcpy(&x, &d, 8);
+		}
+		if (c->job->value_type == MR_F64 || v.number) {
 			double d;
 			memcpy(&d, &x, 8);
 			if (d == 0)
@@ -411,7 +420,9 @@ int mr_stream_phases(mr_ctx *c, mr_stream *st, double *clock, mr_frames *result)
 	recv = NULL;
 	rc = mr_end_phase(c, MR_PHASE_REDUCE, &t, rc);
 
-	bool by_count = c->cfg->order == MR_ORDER_COUNT && c->job->result != MR_RESULT_RECORDS;
+	/* Records, and byte strings, have no count: they stay in key order. */
+	bool by_count = c->cfg->order == MR_ORDER_COUNT && c->job->result != MR_RESULT_RECORDS &&
+			vals.kind != MR_VK_BYTES;
 	if (rc == MR_OK)
 		rc = mr_agree(c->comm, mr_fault(c, MR_PHASE_ORDER));
 	if (rc == MR_OK && by_count) {

@@ -62,6 +62,7 @@ struct out {
 	mr_ctx *c;
 	hid_t file;
 	hid_t dxpl; /* collective transfer */
+	int number; /* MR_NUMBER values: 0 all integers, 1 some float; -1 no */
 };
 
 static _Noreturn void write_failed(mr_ctx *c, const char *what);
@@ -182,6 +183,7 @@ static void sink_flush(struct sink *k)
 	H5Sclose(fspace);
 	k->at += n;
 	k->buf.len = 0;
+	mr_progress();
 }
 
 static inline void sink_put(struct sink *k, const void *p, size_t n)
@@ -228,6 +230,7 @@ static void count_all(mr_ctx *c, const mr_frames *res, struct counts *before, st
  * byte string's elements with their offsets.  vals[] gets the sinks, nv
  * how many (fields not written are NULL sinks, d < 0). */
 struct value_sinks {
+	int number;			  /* as struct out's */
 	struct sink one;		  /* values, or a set's/bytes' elements */
 	struct sink offsets;		  /* value_offsets, for sets and bytes */
 	struct sink field[MR_MAX_FIELDS]; /* one per field written */
@@ -243,6 +246,12 @@ static void open_values(struct out *o, hid_t g, struct value_sinks *vs, const st
 	hid_t vt = c->job->value_type == MR_F64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64;
 	memset(vs, 0, sizeof(*vs));
 	vs->group = -1;
+	vs->number = o->number;
+	if (v.number) {
+		sink_open(o, &vs->one, g, "values",
+			  o->number ? H5T_NATIVE_DOUBLE : H5T_NATIVE_INT64, all->n, b->n);
+		return;
+	}
 	if (v.kind == MR_VK_SET || v.kind == MR_VK_BYTES) {
 		sink_open(o, &vs->one, g, "values",
 			  v.kind == MR_VK_SET ? H5T_NATIVE_UINT64 : H5T_NATIVE_UINT8, all->vn,
@@ -287,6 +296,17 @@ static void put_value(const mr_ctx *c, struct value_sinks *vs, const mr_pair *p,
 	}
 	mr_value first;
 	memcpy(&first, p->val, 8);
+	if (v.number) { /* one type for the whole file */
+		mr_value x = {.f = mr_number_double(p->val)};
+		if (!vs->number)
+			x = first;
+		sink_put(&vs->one, &x, 1);
+		if (vs->number)
+			sum->f += x.f;
+		else if (__builtin_add_overflow(sum->i, x.i, &sum->i))
+			sum->i = x.i < 0 ? INT64_MIN : INT64_MAX; /* the total, not the values */
+		return;
+	}
 	if (c->job->value_type == MR_F64)
 		sum->f += first.f;
 	else
@@ -303,6 +323,10 @@ static void put_value(const mr_ctx *c, struct value_sinks *vs, const mr_pair *p,
 static void close_values(struct out *o, struct value_sinks *vs, uint64_t elems)
 {
 	mr_values v = mr_values_of(o->c->job);
+	if (v.number) {
+		sink_close(&vs->one);
+		return;
+	}
 	if (v.kind == MR_VK_SET || v.kind == MR_VK_BYTES) {
 		if (o->c->rank == o->c->nranks - 1) /* the final offset */
 			sink_put(&vs->offsets, &elems, 1);
@@ -320,14 +344,43 @@ static void close_values(struct out *o, struct value_sinks *vs, uint64_t elems)
 	H5Gclose(vs->group);
 }
 
-static const char *value_kind_name(const mr_job *job)
+static const char *value_kind_name(const struct out *o)
 {
+	const mr_job *job = o->c->job;
+	if (o->number >= 0)
+		return o->number ? "float64" : "int64";
 	switch (mr_values_of(job).kind) {
 	case MR_VK_SET: return "uint64-set";
 	case MR_VK_BYTES: return "bytes";
 	case MR_VK_FIELDS: return "fields";
 	default: return job->value_type == MR_F64 ? "float64" : "uint64";
 	}
+}
+
+/* Whether the "total" attribute is a float64. */
+static bool total_is_f64(const struct out *o)
+{
+	mr_values v = mr_values_of(o->c->job);
+	if (v.number)
+		return o->number == 1;
+	return o->c->job->value_type == MR_F64 && v.kind != MR_VK_SET && v.kind != MR_VK_BYTES;
+}
+
+/* MR_NUMBER: whether any value of the result, on any rank, is a float;
+ * else -1.  Collective. */
+static int number_kind(mr_ctx *c, const mr_frames *res)
+{
+	if (!mr_values_of(c->job).number)
+		return -1;
+	mr_frames_reader rd;
+	mr_frames_reader_init(&rd, res, &c->spill, SINK_PIECE);
+	mr_pair p;
+	int mine = 0, any = 0;
+	while (!mine && mr_frames_read(&rd, &p))
+		mine = p.vlen == 16 && mr_load64(p.val + 8) == MR_NUMBER_FLOAT;
+	mr_frames_reader_release(&rd);
+	MR_MPI(MPI_Allreduce(&mine, &any, 1, MPI_INT, MPI_LOR, c->comm));
+	return any;
 }
 
 /* Streams the run res into /<job>'s datasets.  Returns the "total". */
@@ -369,13 +422,12 @@ static mr_value stream_result(struct out *o, hid_t g, const mr_frames *res, cons
 	sink_close(&offs);
 	if (!records)
 		close_values(o, &vs, vat);
-	bool f64 = c->job->value_type == MR_F64 && !records &&
-		   mr_values_of(c->job).kind != MR_VK_SET &&
-		   mr_values_of(c->job).kind != MR_VK_BYTES;
+	bool f64 = !records && total_is_f64(o);
 	if (records)
 		sum.u = res->pairs;
 	mr_value total = {0};
-	MR_MPI(MPI_Allreduce(&sum, &total, 1, f64 ? MPI_DOUBLE : MPI_UINT64_T, MPI_SUM, c->comm));
+	MPI_Datatype t = f64 ? MPI_DOUBLE : o->number == 0 ? MPI_INT64_T : MPI_UINT64_T;
+	MR_MPI(MPI_Allreduce(&sum, &total, 1, t, MPI_SUM, c->comm));
 	return total;
 }
 
@@ -385,20 +437,25 @@ static void write_table(struct out *o, const mr_frames *res)
 	mr_ctx *c = o->c;
 	struct counts before, all;
 	count_all(c, res, &before, &all);
+	o->number = number_kind(c, res);
 	hid_t g = MR_H5(H5Gcreate2(o->file, c->job->name, H5P_DEFAULT, H5P_DEFAULT, H5P_DEFAULT));
 	mr_value total = stream_result(o, g, res, &before, &all);
 	bool records = c->job->result == MR_RESULT_RECORDS;
-	bool f64 = !records && c->job->value_type == MR_F64;
+	bool f64 = !records && total_is_f64(o);
 	uint64_t recs = 0;
 	MR_MPI(MPI_Allreduce(&c->count[MR_C_RECORDS], &recs, 1, MPI_UINT64_T, MPI_SUM, c->comm));
 	static const char *const order_names[] = {"count", "key", "none"};
 	attr_str(g, "layout", records ? "records" : "table");
 	if (!records)
-		attr_str(g, "value_kind", value_kind_name(c->job));
+		attr_str(g, "value_kind", value_kind_name(o));
 	attr_str(g, "order",
 		 records ? (c->job->reduce ? "key" : "input") : order_names[c->cfg->order]);
 	attr_u64(g, records ? "records_out" : "distinct_keys", all.n);
-	attr_write(g, "total", f64 ? H5T_NATIVE_DOUBLE : H5T_NATIVE_UINT64, &total);
+	attr_write(g, "total",
+		   f64		    ? H5T_NATIVE_DOUBLE
+		   : o->number == 0 ? H5T_NATIVE_INT64
+				    : H5T_NATIVE_UINT64,
+		   &total);
 	attr_u64(g, "records", recs);
 	attr_u64(g, "input_bytes", c->files.total);
 	attr_u64(g, "input_files", c->files.n);

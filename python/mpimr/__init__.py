@@ -17,7 +17,7 @@ attributes.
                   (U+DC80 + byte), so no key is lost or merged, and
                   `key.encode("utf-8", "surrogateescape")` (what os.fsencode
                   does) gives back its bytes
-  column `value`  one number per key (uint64 or float64), a set as a Python
+  column `value`  one number per key (uint64, int64 or float64), a set as a Python
                   list of ints (invindex), or bytes (value_kind "bytes")
   a column per field, by the field's name, in the file's field order, where
                   the job writes several (groupby: count, sum, ...)
@@ -47,7 +47,7 @@ import numpy as np
 __all__ = ["read", "read_dict", "read_inputs", "FormatError", "IncompleteError"]
 
 FORMATS = (1, 2)  # the formats this module reads
-KINDS = ("uint64", "float64", "uint64-set", "bytes", "fields")
+KINDS = ("uint64", "float64", "int64", "uint64-set", "bytes", "fields")
 
 
 class FormatError(ValueError):
