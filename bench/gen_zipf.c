@@ -39,7 +39,7 @@
 #include <sys/types.h>
 #include <time.h>
 
-#include "internal.h"
+#include "mpimr.h"
 #include <unistd.h>
 
 #define MAXLEN 12	  /* longest word */

@@ -194,8 +194,7 @@ typedef struct mr_job {
 	 * given to ranks by sampled key ranges, so the result is in key order
 	 * across ranks.
 	 */
-	int (*reduce)(void *state, const char *key, size_t len, mr_iter *values,
-		      mr_emitter *out);
+	int (*reduce)(void *state, const char *key, size_t len, mr_iter *values, mr_emitter *out);
 	/* Optional, with reduce: whether this run uses it (a job that offers
 	 * both, as groupby does, decides from its options); without it, reduce
 	 * is used whenever it is set. */
@@ -222,9 +221,15 @@ uint64_t mr_iter_count(const mr_iter *it);
 
 /*
  * Emits one pair from map.  Local.  key[0..len) is copied (key may be NULL
- * when len is 0); v is combined at
- * once with the value already held for key on this rank, if any.  Returns MR_OK,
- * MR_ERR_NOMEM, or what the job's combine returned.
+ * when len is 0).  Emits are queued and applied in batches of 32, so that
+ * the cache misses of many keys overlap: v is combined with the value this
+ * rank holds for key when its batch is applied, at the latest when map's
+ * last record is done, and combine may be called for an earlier emit than
+ * this one.  Returns MR_OK, or the first failure of an applied batch: what
+ * the job's combine returned, or MR_ERR_LIMIT (a key of more than 4 GiB, a
+ * set of more than 2^31 members).  An allocation that fails ends the job
+ * (the rank says so, then MPI_Abort): it is never returned.  In a job that
+ * reduces, or is map-only, the pair is kept instead, for reduce.
  */
 int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v);
 
@@ -349,6 +354,16 @@ typedef struct mr_config {
  * at cfg->output and the reason has been printed once.
  */
 int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm);
+
+/* For a job's own buffers: makes *p (of *cap bytes, or NULL) hold need
+ * bytes at least, grown by half again or more with realloc; *cap updated.
+ * MR_OK, or MR_ERR_NOMEM with *p and *cap as they were.  Local. */
+int mr_reserve(void **p, size_t *cap, size_t need);
+
+/* Parses a size as mpimr's options take them ("64M", "1G", "4096": K, M, G,
+ * T powers of 1024, an optional "iB" or "B"): 1 with *out set, or 0 for junk
+ * or overflow.  Local. */
+int mr_parse_size(const char *s, uint64_t *out);
 
 /*
  * The mpimr command line over the NULL-terminated table jobs: the job

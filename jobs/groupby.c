@@ -99,17 +99,7 @@ static const mr_option options[] = {
 /* Makes s hold n bytes at least; false when they cannot be had. */
 static bool reserve(struct scratch *s, size_t n)
 {
-	if (n <= s->cap)
-		return true;
-	size_t cap = s->cap ? s->cap : 256;
-	while (cap < n)
-		cap = cap > SIZE_MAX / 2 ? n : cap * 2;
-	void *p = realloc(s->p, cap);
-	if (!p)
-		return false;
-	s->p = p;
-	s->cap = cap;
-	return true;
+	return mr_reserve(&s->p, &s->cap, n) == MR_OK;
 }
 
 /* ---- options ----------------------------------------------------------- */
@@ -462,14 +452,13 @@ static int cols_of(struct groupby *gb, mr_origin at, const char *rec, size_t len
 	if (at.file >= SIZE_MAX / 4 / sizeof(struct file_cols *))
 		return MR_ERR_LIMIT;
 	if (at.file >= gb->nfiles) {
-		size_t n = gb->nfiles ? gb->nfiles : 16;
-		while (n <= at.file)
-			n *= 2;
-		struct file_cols **p = realloc(gb->files, n * sizeof(*p));
-		if (!p)
+		size_t bytes = gb->nfiles * sizeof(*gb->files);
+		void *p = gb->files;
+		if (mr_reserve(&p, &bytes, (at.file + 1) * sizeof(*gb->files)) != MR_OK)
 			return MR_ERR_NOMEM;
-		memset(p + gb->nfiles, 0, (n - gb->nfiles) * sizeof(*p));
 		gb->files = p;
+		size_t n = bytes / sizeof(*gb->files);
+		memset(gb->files + gb->nfiles, 0, (n - gb->nfiles) * sizeof(*gb->files));
 		gb->nfiles = n;
 	}
 	if (!gb->files[at.file]) {

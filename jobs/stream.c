@@ -82,17 +82,10 @@ static const mr_option options[] = {
 
 static int grow(char **p, size_t *cap, size_t need)
 {
-	if (need <= *cap)
-		return MR_OK;
-	size_t n = *cap ? *cap : 4096;
-	while (n < need)
-		n *= 2;
-	char *q = realloc(*p, n);
-	if (!q)
-		return MR_ERR_NOMEM;
+	void *q = *p;
+	int rc = mr_reserve(&q, cap, need);
 	*p = q;
-	*cap = n;
-	return MR_OK;
+	return rc;
 }
 
 /* Keeps the last TAIL_KEEP bytes of the command's stderr. */

@@ -6,7 +6,7 @@
  * as groupby's are (else one word, added); the rest is a received buffer,
  * copied to an allocation of its exact size so that AddressSanitizer sees
  * any read past it.  A frame is u32 key length, u32 word count n, n 8-byte
- * words, the key (internal.h).
+ * words, the key (engine/run.h).
  *
  * What is checked:
  *   - mr_frame_get takes exactly the frames a naive reader written here with
@@ -24,7 +24,7 @@
  * called here: its fault point is a stub below rather than fault.c, which
  * would bring the run's phase names and with them the whole engine.
  */
-#include "internal.h"
+#include "engine/run.h"
 
 #include <inttypes.h>
 #include <stdio.h>
@@ -79,8 +79,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
 {
 	if (size < 1)
 		return 0;
-	mr_values vals = in[0] & 1 ? (mr_values){MR_VK_FIELDS, 5, fields_combine}
-				   : (mr_values){MR_VK_ONE, 1, add_combine};
+	mr_values vals = in[0] & 1 ? (mr_values){MR_VK_FIELDS, 5, fields_combine, false}
+				   : (mr_values){MR_VK_ONE, 1, add_combine, false};
 	size_t n = size - 1;
 	char *buf = mr_malloc(n ? n : 1), *copy = mr_malloc(n ? n : 1);
 	memcpy(buf, in + 1, n);

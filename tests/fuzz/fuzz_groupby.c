@@ -37,7 +37,7 @@
  * is never needed.
  */
 #define _GNU_SOURCE /* memfd_create */
-#include "internal.h"
+#include "engine/run.h"
 #include "jobs.h"
 
 #include <float.h>
@@ -48,7 +48,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-enum { F_COUNT, F_SUM, F_MIN, F_MAX, F_MEAN, NFIELDS }; /* groupby's fields */
+enum { F_COUNT, F_SUM, F_MIN, F_MAX, F_MEAN, F_MEDIAN, F_DISTINCT, NFIELDS }; /* groupby's fields */
 #define NFILES 64
 
 static _Noreturn void fail(const char *what, uint64_t offset, double got, double want)
@@ -122,6 +122,7 @@ static void file_write(const char *data, size_t n)
 struct run {
 	bool jsonl, strict, count_only;
 	mr_emitter em;
+	mr_rejects rejects;
 	mr_reader reader;
 	struct refs refs;
 	uint64_t rejected[MR_REJECT_SHOW]; /* offsets of the first rejects */
@@ -174,9 +175,9 @@ static bool map_one(struct run *r, uint64_t off, const char *data, size_t len)
 	r->reader.span_off = off;
 	r->em.rec = rec;
 	size_t at = r->em.n;
-	uint64_t pairs = r->em.pairs, rejected = r->em.rejected;
+	uint64_t pairs = r->em.pairs, rejected = r->rejects.count;
 	int rc = mr_job_groupby.map(rec, len, &r->em);
-	uint64_t emitted = r->em.pairs - pairs, rejects = r->em.rejected - rejected;
+	uint64_t emitted = r->em.pairs - pairs, rejects = r->rejects.count - rejected;
 	bool skip = may_skip(r, off, rec, len);
 	free(rec);
 
@@ -197,11 +198,11 @@ static bool map_one(struct run *r, uint64_t off, const char *data, size_t len)
 
 static void check_rejects(const struct run *r, uint64_t file)
 {
-	size_t want = r->em.rejected < MR_REJECT_SHOW ? (size_t)r->em.rejected : MR_REJECT_SHOW;
-	if (r->em.nshown != want)
-		fail("rejects named", 0, (double)r->em.nshown, (double)want);
+	size_t want = r->rejects.count < MR_REJECT_SHOW ? (size_t)r->rejects.count : MR_REJECT_SHOW;
+	if (r->rejects.nshown != want)
+		fail("rejects named", 0, (double)r->rejects.nshown, (double)want);
 	for (size_t i = 0; i < want; i++) {
-		const mr_reject_at *s = &r->em.shown[i];
+		const mr_reject_at *s = &r->rejects.shown[i];
 		size_t n = strnlen(s->why, sizeof(s->why));
 		if (s->file != file || s->offset != r->rejected[i])
 			fail("a named reject's place", r->rejected[i], (double)s->offset,
@@ -309,7 +310,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *in, size_t size)
 	mr_values vals = mr_values_of(&mr_job_groupby);
 	mr_emitter_init(&r.em, mr_table_new(0, &vals), &vals);
 	r.em.state = state;
-	r.em.strict = r.strict;
+	r.rejects.strict = r.strict;
+	r.em.rejects = &r.rejects;
 	r.em.reader = &r.reader;
 	r.em.files = &files;
 	r.em.file = file;

@@ -27,8 +27,7 @@
  * failed allocation), so MPI_Init is never needed.
  */
 #define _GNU_SOURCE /* memfd_create */
-#include "internal.h"
-#include "scan.h"
+#include "core/records.h"
 
 #include <stdio.h>
 #include <stdlib.h>

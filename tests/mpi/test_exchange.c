@@ -7,7 +7,7 @@
  * as many as were sent to this rank, ending at the buffer's end.  Run at
  * several process counts by ctest.
  */
-#include "internal.h"
+#include "engine/run.h"
 
 #include <stdio.h>
 #include <stdlib.h>

@@ -14,7 +14,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "core/table.h"
 
 static inline uint64_t splitmix64(uint64_t *s)
 {

@@ -21,7 +21,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "engine/run.h"
 
 static uint64_t splitmix64(uint64_t *s)
 {

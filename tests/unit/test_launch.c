@@ -14,7 +14,8 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "cli/cli.h"
+#include "core/util.h"
 
 static const char *const vars[] = {
 	"OMPI_COMM_WORLD_SIZE",

@@ -32,7 +32,7 @@
 
 #include <cmocka.h>
 
-#include "internal.h"
+#include "core/records.h"
 
 static uint64_t splitmix64(uint64_t *s)
 {

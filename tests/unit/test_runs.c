@@ -20,7 +20,7 @@
 
 #include <cmocka.h>
 
-#include "runs.h"
+#include "core/runs.h"
 
 static uint64_t splitmix64(uint64_t *s)
 {

@@ -1,0 +1,132 @@
+/*
+ * Allocation wrappers and the growable byte buffer.  The only place that calls
+ * malloc, calloc and realloc.
+ */
+#include "core/util.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+
+static _Noreturn void out_of_memory(size_t n, const char *file, int line)
+{
+	mr_rank_error("out of memory allocating %zu bytes at %s:%d", n, file, line);
+	mr_abort();
+}
+
+size_t mr_mul_at(size_t n, size_t size, const char *file, int line)
+{
+	size_t r;
+	if (__builtin_mul_overflow(n, size, &r))
+		out_of_memory(SIZE_MAX, file, line);
+	return r;
+}
+
+void *mr_malloc_at(size_t n, const char *file, int line)
+{
+	void *p = malloc(n ? n : 1);
+	if (!p)
+		out_of_memory(n, file, line);
+	return p;
+}
+
+void *mr_calloc_at(size_t n, size_t size, const char *file, int line)
+{
+	void *p = calloc(n ? n : 1, size ? size : 1);
+	if (!p)
+		out_of_memory(mr_mul_at(n, size, file, line), file, line);
+	return p;
+}
+
+void *mr_realloc_at(void *p, size_t n, const char *file, int line)
+{
+	void *q = realloc(p, n ? n : 1);
+	if (!q)
+		out_of_memory(n, file, line);
+	return q;
+}
+
+void *mr_alloc_zeroed_large(size_t n, const char *file, int line)
+{
+	/* Big tables are probed at random: 2 MiB pages save most TLB misses
+	 * where the kernel gives them on request (transparent huge pages). */
+	const size_t huge = (size_t)2 << 20;
+	if (n < 2 * huge)
+		return mr_calloc_at(n, 1, file, line);
+	void *p = NULL;
+	if (posix_memalign(&p, huge, n) != 0)
+		out_of_memory(n, file, line);
+#ifdef MADV_HUGEPAGE
+	madvise(p, n, MADV_HUGEPAGE);
+#endif
+	return memset(p, 0, n);
+}
+
+char *mr_strdup_at(const char *s, const char *file, int line)
+{
+	size_t n = strlen(s) + 1;
+	return memcpy(mr_malloc_at(n, file, line), s, n);
+}
+
+void mr_buf_reserve(mr_buf *b, size_t extra)
+{
+	size_t need;
+	if (__builtin_add_overflow(b->len, extra, &need))
+		out_of_memory(SIZE_MAX, __FILE__, __LINE__);
+	if (need <= b->cap && b->data)
+		return; /* data is never NULL after a reserve, so data + len is valid */
+	/* Grow by half again, so appends stay amortised O(1). */
+	size_t cap = b->cap + b->cap / 2;
+	if (cap < b->cap || cap < need)
+		cap = need;
+	if (cap < 64)
+		cap = 64;
+	b->data = mr_realloc(b->data, cap);
+	b->cap = cap;
+}
+
+void *mr_grow_at(void *p, size_t *cap, size_t need, size_t size, const char *file, int line)
+{
+	if (need <= *cap && p)
+		return p;
+	/* Grow by half again, so that growing by one is amortised O(1). */
+	size_t n = *cap + *cap / 2;
+	if (n < *cap || n < need)
+		n = need;
+	if (n < 16)
+		n = 16;
+	p = mr_realloc_at(p, mr_mul_at(n, size, file, line), file, line);
+	*cap = n;
+	return p;
+}
+
+int mr_reserve(void **p, size_t *cap, size_t need)
+{
+	if (need <= *cap && *p)
+		return MR_OK;
+	size_t n = *cap + *cap / 2;
+	if (n < *cap || n < need)
+		n = need;
+	if (n < 64)
+		n = 64;
+	void *q = realloc(*p, n);
+	if (!q)
+		return MR_ERR_NOMEM;
+	*p = q;
+	*cap = n;
+	return MR_OK;
+}
+
+void mr_buf_add(mr_buf *b, const void *p, size_t n)
+{
+	if (n == 0)
+		return;
+	memcpy(mr_buf_tail(b, n), p, n);
+}
+
+void mr_buf_release(mr_buf *b)
+{
+	free(b->data);
+	b->data = NULL;
+	b->len = b->cap = 0;
+}

@@ -1,0 +1,152 @@
+/*
+ * Values, the hash table that combines them, and the emitter that feeds it
+ * (or a run) in batches.
+ */
+#ifndef MR_TABLE_H
+#define MR_TABLE_H
+
+#include "core/util.h"
+
+/* ---- values ------------------------------------------------------------
+ * How the engine holds a job's values: one 8-byte word (most jobs), a fixed
+ * number of words (mr_job.width > 1), or a sorted set of distinct words
+ * (MR_U64_SET).  Everywhere below a value is nvals words. */
+enum mr_vkind { MR_VK_ONE, MR_VK_FIELDS, MR_VK_SET, MR_VK_BYTES };
+typedef int (*mr_combine_fn)(mr_value *acc, const mr_value *in);
+typedef struct mr_values {
+	enum mr_vkind kind;
+	uint32_t width; /* words of a value; 1 for a set's single member */
+	mr_combine_fn combine;
+	bool number; /* MR_NUMBER: fields (the number, its kind) */
+} mr_values;
+static inline mr_values mr_values_of(const mr_job *job)
+{
+	if (job->value_type == MR_U64_SET)
+		return (mr_values){.kind = MR_VK_SET, .width = 1};
+	if (job->value_type == MR_BYTES)
+		return (mr_values){.kind = MR_VK_BYTES, .width = 1};
+	if (job->value_type == MR_NUMBER)
+		return (mr_values){MR_VK_FIELDS, 2, job->combine, true};
+	if (job->width > 1)
+		return (mr_values){MR_VK_FIELDS, (uint32_t)job->width, job->combine, false};
+	return (mr_values){MR_VK_ONE, 1, job->combine, false};
+}
+
+/* An MR_NUMBER value (its two words at v, perhaps unaligned) as a double,
+ * as order "count" compares them. */
+static inline double mr_number_double(const void *v)
+{
+	mr_value w[2];
+	memcpy(w, v, sizeof(w));
+	return w[1].u == MR_NUMBER_FLOAT ? w[0].f : (double)w[0].i;
+}
+
+/* ---- hash table (table.c) ---------------------------------------------
+ * Open addressing with linear probing; a slot holds a key of up to 16 bytes
+ * itself and a one-word value; longer keys, and values of several words or
+ * sets, live in arenas. */
+typedef struct mr_table mr_table;
+
+mr_table *mr_table_new(size_t expected_keys, const mr_values *vals);
+void mr_table_free(mr_table **t);
+/* Inserts key with the value v[0..nvals) (nvals words, possibly unaligned:
+ * 1 or the width, or a sorted set's members), or merges it into the value
+ * the key has.  key and v are copied. */
+int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, const void *v,
+		    uint32_t nvals);
+/* Pending upserts, applied together so that their cache misses overlap:
+ * mr_table_prefetch on each as it is queued, then mr_table_upsert_batch. */
+#define MR_PAD8(n) (((n) + 7) & ~(size_t)7)
+typedef struct mr_pending {
+	uint64_t hash;
+	const char *key; /* borrowed until the batch is applied; followed by
+			  * zeros to a multiple of 8 bytes, and to 16 */
+	size_t len;
+	const void *vals; /* nvals words, borrowed likewise */
+	uint32_t nvals;
+	mr_value value; /* a one-word value's own storage */
+} mr_pending;
+void mr_table_prefetch(const mr_table *t, uint64_t hash);
+/* Upserts p[0..n) in order; stops at the first status that is not MR_OK. */
+int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n);
+/* A table with a limit (bytes; 0: none) does not grow past it: it is then
+ * over (mr_table_over), and whoever fills it empties it (mr_table_clear,
+ * which keeps its slots for reuse). */
+void mr_table_set_limit(mr_table *t, size_t bytes);
+bool mr_table_over(const mr_table *t);
+void mr_table_clear(mr_table *t);
+size_t mr_table_count(const mr_table *t);
+size_t mr_table_key_bytes(const mr_table *t); /* sum of key lengths */
+size_t mr_table_memory(const mr_table *t);    /* bytes held, slots + arenas */
+/* Iterates in slot order, which depends on the hashes and on the order keys
+ * came in: start with *pos = 0; returns false at the end.  *key and *vals
+ * (*nvals words, aligned, which the caller may change in place) are the
+ * table's until it changes or is freed. */
+bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_value **vals,
+		   uint32_t *nvals);
+
+/* ---- the emitter (emit.c) --------------------------------------------
+ * Emits are queued and applied to a table in batches of MR_EMIT_BATCH, so
+ * that the cache misses of many keys overlap; the key bytes are copied. */
+#define MR_EMIT_BATCH  32
+#define MR_REJECT_SHOW 5   /* malformed records named, per rank and per run */
+#define MR_REJECT_WHY  151 /* 150 bytes and a NUL */
+struct mr_reader;
+typedef struct mr_reject_at {
+	uint64_t file, offset, line; /* line: rank 0 counts it, 0 if it cannot */
+	char why[MR_REJECT_WHY];
+} mr_reject_at;
+/* Where an emitter's pairs go: into its table, combined (the fast path), or
+ * appended to its run (map of a job that reduces all values, or of a
+ * map-only job; and reduce's result). */
+enum mr_emit_mode { MR_EMIT_COMBINE, MR_EMIT_COLLECT, MR_EMIT_OUTPUT };
+/* The records a job rejected on this rank (mr_reject): how many, and the
+ * first few in input order.  The run owns it; map's emitter points at it. */
+typedef struct mr_rejects {
+	bool strict; /* --strict: the first fails the run */
+	uint64_t count;
+	size_t nshown;
+	mr_reject_at shown[MR_REJECT_SHOW];
+} mr_rejects;
+
+struct mr_emitter {
+	mr_table *table;
+	mr_values vals;
+	enum mr_emit_mode mode;
+	bool special; /* not the fast path of mr_emit: fields, or a run */
+	struct mr_frames *run;
+	size_t run_limit; /* bytes of run memory before full is called */
+	/* Called when the table is over its limit, or the run past run_limit:
+	 * it empties them (spills).  MR_OK or a failure. */
+	int (*full)(void *arg);
+	void *full_arg;
+	const char *job; /* its name, for mr_log */
+	void *state;	 /* the job's, for mr_state() */
+	uint64_t pairs;
+	int status; /* the first failure of an applied batch */
+	size_t n;
+	mr_pending pending[MR_EMIT_BATCH];
+	/* The pending keys' bytes, zero-padded: keys of up to 16 bytes (nearly
+	 * all) as their words in place, longer ones in long_keys. */
+	uint64_t short_keys[MR_EMIT_BATCH][2];
+	mr_buf long_keys;
+	mr_value fields[MR_EMIT_BATCH][MR_MAX_FIELDS]; /* mr_emit_fields's values */
+	/* Where the record map was given lives (map only; see map.c). */
+	const char *rec;
+	const struct mr_reader *reader;
+	uint64_t file;
+	const struct mr_files *files;
+	/* Records the job rejected (map only): the run's, which it owns. */
+	struct mr_rejects *rejects;
+};
+void mr_emitter_init(mr_emitter *e, mr_table *t, const mr_values *vals);
+/* Sends the emitter's pairs to run instead (mode COLLECT or OUTPUT). */
+void mr_emitter_to_run(mr_emitter *e, enum mr_emit_mode mode, struct mr_frames *run);
+/* Queues a value of nvals words at v, which stays valid until the batch is
+ * applied (reduce's, from received frames).  As mr_emit otherwise. */
+int mr_emit_words(mr_emitter *e, const void *key, size_t len, const void *v, uint32_t nvals);
+/* Applies what is queued and frees the scratch: MR_OK or the first failure
+ * (a combine's status, or MR_ERR_LIMIT). */
+int mr_emitter_finish(mr_emitter *e);
+
+#endif /* MR_TABLE_H */

@@ -1,0 +1,421 @@
+/*
+ * Phase 5, order.  Sorts the reduced table globally so that the output file
+ * is the same whatever the number of ranks: a sample sort.  Every rank sorts
+ * its keys, sends a few evenly spaced samples to all, all pick the same
+ * nranks-1 splitters, and one more exchange sends each key to the rank whose
+ * interval holds it.  Rank order then is output order.  Keys are unique after
+ * reduce, so the comparison is a total order and the result is exact.
+ */
+#include "engine/run.h"
+
+#include <stdlib.h>
+
+#define SAMPLES_PER_RANK 64
+#define MAX_SPLITTER_KEY 256 /* bytes of a sampled key that go to every rank */
+
+/*
+ * 32 bytes, so that a million sort in a few cache-friendly megabytes.  A
+ * one-word value is the item's own value; a value of several words (or a
+ * set) is in a frame, its words just before the key: see item_vals.
+ */
+struct item {
+	mr_value value;	 /* what order "count" sorts by: field 0, or a set's size */
+	uint64_t prefix; /* the key's first 8 bytes, big-endian, zero-padded */
+	const char *key;
+	uint32_t len;
+	uint32_t nvals;
+};
+
+/* The item's value words: its own value (one_word), or the frame's. */
+static inline const char *item_vals(const struct item *it, bool one_word)
+{
+	return one_word ? (const char *)&it->value : it->key - 8 * (size_t)it->nvals;
+}
+
+static uint64_t key_prefix(const char *key, uint32_t len)
+{
+	unsigned char b[8] = {0};
+	memcpy(b, key, len < 8 ? len : 8);
+	uint64_t p = 0;
+	for (int i = 0; i < 8; i++)
+		p = p << 8 | b[i];
+	return p;
+}
+
+/* Whether the job's values are MR_NUMBER: they sort as doubles. */
+static bool number_values;
+
+/* sorts_by: whether vals[0] is what order "count" sorts by, as it is for
+ * every value but a set, and for the splitters' samples. */
+static struct item make_item(const char *key, uint32_t len, const char *vals, uint32_t nvals,
+			     bool sorts_by)
+{
+	mr_value v = {.u = nvals};
+	if (sorts_by && nvals == 2 && number_values)
+		v.f = mr_number_double(vals); /* a sample carries the double */
+	else if (sorts_by)
+		memcpy(&v, vals, 8);
+	return (struct item){
+		.value = v, .prefix = key_prefix(key, len), .key = key, .len = len, .nvals = nvals};
+}
+
+/* Key bytes ascending, as memcmp with the shorter first on a tie. */
+static inline int cmp_key(const struct item *a, const struct item *b)
+{
+	if (a->prefix != b->prefix)
+		return a->prefix < b->prefix ? -1 : 1;
+	uint32_t n = a->len < b->len ? a->len : b->len;
+	if (n > 8) {
+		int c = memcmp(a->key + 8, b->key + 8, n - 8);
+		if (c)
+			return c;
+	}
+	return (a->len > b->len) - (a->len < b->len);
+}
+
+static inline int cmp_by_key(const void *x, const void *y)
+{
+	return cmp_key(x, y);
+}
+
+static inline int cmp_count_u64(const void *x, const void *y)
+{
+	const struct item *a = x, *b = y;
+	if (a->value.u != b->value.u)
+		return a->value.u > b->value.u ? -1 : 1;
+	return cmp_key(a, b);
+}
+
+static inline int cmp_count_f64(const void *x, const void *y)
+{
+	const struct item *a = x, *b = y;
+	if (a->value.f != b->value.f)
+		return a->value.f > b->value.f ? -1 : 1;
+	return cmp_key(a, b);
+}
+
+typedef int (*cmp_fn)(const void *, const void *);
+
+/*
+ * The sort itself: a quicksort with the comparison inlined, one copy per
+ * order, since a comparison through a function pointer costs more than the
+ * comparison.  Pivots are the median of three pseudo-random elements, so no
+ * input order makes it quadratic in expectation; small parts are finished by
+ * insertion sort.
+ */
+static inline void swap_items(struct item *a, struct item *b)
+{
+	struct item t = *a;
+	*a = *b;
+	*b = t;
+}
+
+#define DEFINE_SORT(name, cmp)                                                                     \
+	static void name(struct item *a, size_t n, uint64_t *seed)                                 \
+	{                                                                                          \
+		while (n > 16) {                                                                   \
+			size_t p[3];                                                               \
+			for (int k = 0; k < 3; k++) {                                              \
+				*seed = *seed * 6364136223846793005u + 1442695040888963407u;       \
+				p[k] = (size_t)((*seed >> 33) % n);                                \
+			}                                                                          \
+			size_t m =                                                                 \
+				cmp(&a[p[0]], &a[p[1]]) < 0                                        \
+					? (cmp(&a[p[1]], &a[p[2]]) < 0                             \
+						   ? p[1]                                          \
+						   : (cmp(&a[p[0]], &a[p[2]]) < 0 ? p[2] : p[0]))  \
+					: (cmp(&a[p[0]], &a[p[2]]) < 0                             \
+						   ? p[0]                                          \
+						   : (cmp(&a[p[1]], &a[p[2]]) < 0 ? p[2] : p[1])); \
+			/* The pivot first, so that Hoare's j ends below n - 1. */                 \
+			swap_items(&a[0], &a[m]);                                                  \
+			struct item pivot = a[0];                                                  \
+			size_t i = 0, j = n - 1;                                                   \
+			for (;;) { /* Hoare: a[0..j] <= pivot <= a[j+1..n) */                      \
+				while (cmp(&a[i], &pivot) < 0)                                     \
+					i++;                                                       \
+				while (cmp(&pivot, &a[j]) < 0)                                     \
+					j--;                                                       \
+				if (i >= j)                                                        \
+					break;                                                     \
+				swap_items(&a[i++], &a[j--]);                                      \
+			}                                                                          \
+			/* Recurse into the smaller part, loop on the larger. */                   \
+			if (j + 1 < n - j - 1) {                                                   \
+				name(a, j + 1, seed);                                              \
+				a += j + 1, n -= j + 1;                                            \
+			} else {                                                                   \
+				name(a + j + 1, n - j - 1, seed);                                  \
+				n = j + 1;                                                         \
+			}                                                                          \
+		}                                                                                  \
+		for (size_t i = 1; i < n; i++)                                                     \
+			for (size_t k = i; k > 0 && cmp(&a[k], &a[k - 1]) < 0; k--)                \
+				swap_items(&a[k], &a[k - 1]);                                      \
+	}
+
+DEFINE_SORT(sort_by_key, cmp_by_key)
+DEFINE_SORT(sort_count_u64, cmp_count_u64)
+DEFINE_SORT(sort_count_f64, cmp_count_f64)
+
+/*
+ * What a rank receives in the sample sort is one sorted run from each sender:
+ * merging the runs (pairwise, log2(runs) passes) is cheaper than sorting
+ * again.  Runs are found where the order breaks, so nothing is assumed.
+ */
+#define DEFINE_MERGE(name, cmp)                                                                   \
+	static void name(struct item *a, size_t n)                                                \
+	{                                                                                         \
+		size_t nruns = 0, cap = 16;                                                       \
+		size_t *run = mr_malloc(mr_mul(cap, sizeof(size_t)));                             \
+		for (size_t i = 0; i <= n; i++) {                                                 \
+			if (i > 0 && i < n && cmp(&a[i - 1], &a[i]) < 0)                          \
+				continue;                                                         \
+			MR_GROW(run, cap, nruns + 2);                                             \
+			run[nruns++] = i; /* run k is [run[k], run[k+1]) */                       \
+		}                                                                                 \
+		nruns--;                                                                          \
+		struct item *src = a, *dst = nruns > 1 ? mr_malloc(mr_mul(n, sizeof(*a))) : NULL; \
+		struct item *spare = dst;                                                         \
+		while (nruns > 1) {                                                               \
+			size_t k = 0, out = 0;                                                    \
+			for (; k + 1 < nruns; k += 2) {                                           \
+				size_t i = run[k], mid = run[k + 1], j = mid, end = run[k + 2];   \
+				while (i < mid && j < end)                                        \
+					dst[out++] =                                              \
+						cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];  \
+				while (i < mid)                                                   \
+					dst[out++] = src[i++];                                    \
+				while (j < end)                                                   \
+					dst[out++] = src[j++];                                    \
+				run[k / 2] = run[k];                                              \
+			}                                                                         \
+			if (k < nruns) {                                                          \
+				memcpy(dst + out, src + run[k], (n - run[k]) * sizeof(*a));       \
+				run[k / 2] = run[k];                                              \
+				k += 2;                                                           \
+			}                                                                         \
+			nruns = k / 2;                                                            \
+			run[nruns] = n;                                                           \
+			struct item *t = src;                                                     \
+			src = dst;                                                                \
+			dst = t;                                                                  \
+		}                                                                                 \
+		if (src != a)                                                                     \
+			memcpy(a, src, n * sizeof(*a));                                           \
+		free(spare);                                                                      \
+		free(run);                                                                        \
+	}
+
+DEFINE_MERGE(merge_by_key, cmp_by_key)
+DEFINE_MERGE(merge_count_u64, cmp_count_u64)
+DEFINE_MERGE(merge_count_f64, cmp_count_f64)
+
+static cmp_fn comparator(const mr_ctx *c)
+{
+	if (c->cfg->order == MR_ORDER_KEY)
+		return cmp_by_key;
+	return c->job->value_type == MR_F64 || number_values ? cmp_count_f64 : cmp_count_u64;
+}
+
+static void sort_items(const mr_ctx *c, struct item *it, size_t n)
+{
+	uint64_t seed = 0x6d70696d72;
+	if (c->cfg->order == MR_ORDER_KEY)
+		sort_by_key(it, n, &seed);
+	else if (c->job->value_type == MR_F64 || number_values)
+		sort_count_f64(it, n, &seed);
+	else
+		sort_count_u64(it, n, &seed);
+}
+
+static void merge_items(const mr_ctx *c, struct item *it, size_t n)
+{
+	if (c->cfg->order == MR_ORDER_KEY)
+		merge_by_key(it, n);
+	else if (c->job->value_type == MR_F64 || number_values)
+		merge_count_f64(it, n);
+	else
+		merge_count_u64(it, n);
+}
+
+static struct item *items_of_frames(const mr_buf *b, bool sorts_by, size_t *n);
+
+/* Whether the job's values are one word, which items hold themselves. */
+static bool one_word(const mr_ctx *c)
+{
+	return mr_values_of(c->job).kind == MR_VK_ONE;
+}
+
+/* Items of the table's keys.  One-word values are copied into the items and
+ * keys stay in the table; other values are first laid out as frames in
+ * *flat (the caller frees it), which the items point into. */
+static struct item *items_of_table(const mr_ctx *c, mr_table *t, mr_buf *flat, size_t *n)
+{
+	const char *key;
+	size_t len, pos = 0, i = 0;
+	mr_value *v;
+	uint32_t nv;
+	if (!one_word(c)) {
+		while (mr_table_next(t, &pos, &key, &len, &v, &nv)) {
+			char *p = mr_buf_tail(flat, mr_frame_size(len, nv));
+			mr_frame_put(p, key, (uint32_t)len, v, nv);
+		}
+		return items_of_frames(flat, c->job->value_type != MR_U64_SET, n);
+	}
+	*n = mr_table_count(t);
+	struct item *it = mr_malloc(mr_mul(*n + 1, sizeof(*it)));
+	while (mr_table_next(t, &pos, &key, &len, &v, &nv))
+		it[i++] = make_item(key, (uint32_t)len, (const char *)v, nv, true);
+	return it;
+}
+
+static struct item *items_of_frames(const mr_buf *b, bool sorts_by, size_t *n)
+{
+	const char *p = b->data, *end = b->data + b->len, *key, *v;
+	uint32_t len, nv;
+	size_t count = 0, cap = 1024;
+	struct item *it = mr_malloc(mr_mul(cap, sizeof(*it)));
+	while (mr_frame_get(&p, end, &key, &len, &v, &nv)) {
+		MR_GROW(it, cap, count + 1);
+		it[count++] = make_item(key, len, v, nv, sorts_by);
+	}
+	*n = count;
+	return it;
+}
+
+/* one_word: the items' values are their own (see item_vals). */
+static void frames_of_items(const struct item *it, size_t n, bool one_word, mr_buf *out)
+{
+	for (size_t i = 0; i < n; i++) {
+		char *p = mr_buf_tail(out, mr_frame_size(it[i].len, it[i].nvals));
+		mr_frame_put(p, it[i].key, it[i].len, item_vals(&it[i], one_word), it[i].nvals);
+	}
+}
+
+/* Every rank gets the same nranks-1 splitters, as items pointing into
+ * *store (which the caller frees). */
+static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n, cmp_fn cmp,
+				   mr_buf *store)
+{
+	size_t k = n < SAMPLES_PER_RANK ? n : SAMPLES_PER_RANK;
+	struct item *mine = mr_malloc(mr_mul(k + 1, sizeof(*mine)));
+	for (size_t i = 0; i < k; i++) {
+		mine[i] = it[(i * 2 + 1) * n / (2 * k)];
+		/* Every rank gets every sample, so a sampled key of 100 MB
+		 * would be copied to all.  A prefix splits as well: cutting
+		 * keys keeps the splitters in order (a prefix of a key sorts
+		 * no later than the key, and prefixes keep their keys' order). */
+		if (mine[i].len > MAX_SPLITTER_KEY)
+			mine[i].len = MAX_SPLITTER_KEY;
+		/* Of the value, only what the order sorts by. */
+		mine[i].nvals = 1;
+	}
+	mr_buf local = {0};
+	frames_of_items(mine, k, true, &local);
+	free(mine);
+
+	int nr = c->nranks;
+	int *cnt = mr_malloc(mr_mul((size_t)nr, 2 * sizeof(int)));
+	int *displ = cnt + nr;
+	int len = mr_int_count(local.len);
+	MR_MPI(MPI_Allgather(&len, 1, MPI_INT, cnt, 1, MPI_INT, c->comm));
+	uint64_t at = 0;
+	for (int i = 0; i < nr; i++) {
+		displ[i] = mr_int_count(at);
+		at += (uint64_t)cnt[i];
+	}
+	store->len = 0;
+	mr_buf_reserve(store, (size_t)at + 1);
+	store->len = (size_t)at;
+	MR_MPI(MPI_Allgatherv(local.data ? local.data : "", len, MPI_BYTE, store->data, cnt, displ,
+			      MPI_BYTE, c->comm));
+	free(cnt);
+	mr_buf_release(&local);
+
+	size_t ns;
+	struct item *samples = items_of_frames(store, true, &ns);
+	qsort(samples, ns, sizeof(*samples), cmp);
+	struct item *split = mr_malloc(mr_mul((size_t)nr, sizeof(*split)));
+	for (int j = 1; j < nr && ns > 0; j++)
+		split[j - 1] = samples[(size_t)j * ns / (size_t)nr];
+	free(samples);
+	return split;
+}
+
+/* Sends each sorted item to the rank whose splitter interval holds it,
+ * and receives this rank's interval, framed, into *recv. */
+static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp, mr_buf *recv)
+{
+	int nr = c->nranks;
+	mr_buf store = {0}, send = {0};
+	struct item *split = pick_splitters(c, it, n, cmp, &store);
+	uint64_t *counts = mr_calloc((size_t)nr, sizeof(uint64_t));
+	bool any = store.len > 0;
+	int d = 0;
+	for (size_t i = 0; i < n; i++) {
+		/* A key equal to splitter j goes to rank j. */
+		while (any && d < nr - 1 && cmp(&it[i], &split[d]) > 0)
+			d++;
+		counts[d] += mr_frame_size(it[i].len, it[i].nvals);
+	}
+	frames_of_items(it, n, one_word(c), &send);
+	free(split);
+	mr_buf_release(&store);
+	int rc = mr_exchange(c->comm, send.data ? send.data : "", counts, c->cfg->shuffle_round,
+			     recv, &(uint64_t){0});
+	mr_buf_release(&send);
+	free(counts);
+	return rc;
+}
+
+/* The ordered items as this rank's result: a run of their pairs. */
+static void fill_result(const mr_ctx *c, const struct item *it, size_t n, mr_frames *out)
+{
+	bool one = one_word(c);
+	for (size_t i = 0; i < n; i++) {
+		mr_pair p = {.key = it[i].key,
+			     .klen = it[i].len,
+			     .val = item_vals(&it[i], one),
+			     .vlen = 8 * it[i].nvals};
+		mr_frames_add(out, &p);
+	}
+}
+
+int mr_order(mr_ctx *c, mr_table **t, mr_frames *out)
+{
+	/* The phase's fault point, for tests (fault.c). */
+	int fault = mr_fault(c, MR_PHASE_ORDER);
+	if (fault != MR_OK)
+		return fault;
+	size_t n;
+	mr_buf flat = {0};
+	number_values = c->job->value_type == MR_NUMBER;
+	struct item *it = items_of_table(c, *t, &flat, &n);
+	if (!one_word(c))
+		mr_table_free(t); /* the items point into flat only */
+	if (c->cfg->order == MR_ORDER_NONE || c->nranks == 1) {
+		if (c->cfg->order != MR_ORDER_NONE)
+			sort_items(c, it, n);
+		fill_result(c, it, n, out);
+		free(it);
+		mr_buf_release(&flat);
+		mr_table_free(t);
+		return MR_OK;
+	}
+	cmp_fn cmp = comparator(c);
+	sort_items(c, it, n);
+	mr_buf recv = {0};
+	int rc = sample_sort(c, it, n, cmp, &recv);
+	free(it);
+	mr_buf_release(&flat);
+	mr_table_free(t);
+	if (rc == MR_OK) {
+		it = items_of_frames(&recv, c->job->value_type != MR_U64_SET, &n);
+		merge_items(c, it, n);
+		fill_result(c, it, n, out);
+		free(it);
+	}
+	mr_buf_release(&recv);
+	return rc;
+}
