@@ -9,7 +9,8 @@ set -eu
 # slurm/scaling.sh; python3-pandas: the Python reader (python/mpimr) and its
 # tests.
 pkgs="cmake make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
-hdf5-tools libxxhash-dev libjansson-dev libcmocka-dev python3-h5py python3-numpy
+hdf5-tools libxxhash-dev libjansson-dev libcmocka-dev zlib1g-dev libzstd-dev zstd
+gzip python3-h5py python3-numpy
 python3-pandas python3-matplotlib time"
 if [ "${1:-}" = "--checks" ]; then
 	pkgs="$pkgs clang libclang-rt-14-dev valgrind"

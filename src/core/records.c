@@ -62,8 +62,10 @@ static ssize_t read_at(mr_reader *r, uint64_t off, size_t want)
 	mr_buf_reserve(&r->block, want);
 	size_t got = 0;
 	while (got < want) {
-		ssize_t k = pread(r->fd, r->block.data + got, want - got, (off_t)(off + got));
-		if (k < 0 && errno == EINTR)
+		ssize_t k =
+			r->dec ? mr_decoder_read(r->dec, off + got, r->block.data + got, want - got)
+			       : pread(r->fd, r->block.data + got, want - got, (off_t)(off + got));
+		if (k < 0 && errno == EINTR && !r->dec)
 			continue;
 		if (k < 0)
 			return -1;

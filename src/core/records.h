@@ -7,9 +7,12 @@
 
 #include "core/util.h"
 
+#include <sys/types.h>
+
 /* What split saw of an input file, to tell whether it changed since. */
 typedef struct mr_file_stamp {
 	uint64_t mtime_ns, ctime_ns;
+	uint64_t size;	  /* on disk (compressed files: what sizes[] is not) */
 	uint64_t unsized; /* an mr_input_kind other than MR_INPUT_FILE: its size
 			   * is not known before it is read whole */
 } mr_file_stamp;
@@ -17,7 +20,22 @@ enum mr_input_kind {
 	MR_INPUT_FILE = 0,    /* a file of the size stat says */
 	MR_INPUT_UNSIZED = 1, /* /proc, sysfs, a stat size of 0 that holds bytes */
 	MR_INPUT_RESULT = 2,  /* an mpimr result: read as `mpimr show` prints it */
+	MR_INPUT_GZIP = 3,    /* gzip: read as the bytes it holds (decode.c) */
+	MR_INPUT_ZSTD = 4,    /* zstd: likewise */
 };
+
+/* ---- compressed inputs (decode.c) ----------------------------------------
+ * A decoder serves the decompressed bytes of one compressed file to a
+ * reader whose offsets only move forward. */
+typedef struct mr_decoder mr_decoder;
+/* The compression the first n bytes of a file say (MR_INPUT_FILE: none). */
+enum mr_input_kind mr_compression_of(const unsigned char *head, size_t n);
+mr_decoder *mr_decoder_new(enum mr_input_kind kind, int fd, const char *path);
+void mr_decoder_free(mr_decoder **d);
+/* Like pread over the decompressed bytes: bytes read, 0 at their end, -1 on
+ * an error (mr_decoder_error says what, naming no file). */
+ssize_t mr_decoder_read(mr_decoder *d, uint64_t off, char *buf, size_t want);
+const char *mr_decoder_error(const mr_decoder *d);
 
 /* The input files, identical on every rank after split (and sizes after
  * map, which learns the sizes of unsized files). */
@@ -66,6 +84,7 @@ int mr_scan_records(const char *buf, size_t n, enum mr_record_rule rule, mr_reco
  */
 typedef struct mr_reader {
 	int fd;
+	mr_decoder *dec; /* a compressed file's bytes come from it, not fd */
 	uint64_t file_size;
 	enum mr_record_rule rule;
 	size_t block_size;

@@ -202,9 +202,12 @@ void mr_cleanup_on_signals(void);
 /* ---- the memory budget (memory.c) --------------------------------------
  * MR_MEM_FIXED: what a rank takes besides its data (MPI, HDF5, libraries,
  * I/O blocks): measured at 22-25 MB of resident memory here, with room.
- * A budget below MR_MEM_MIN cannot run. */
+ * A default budget below MR_MEM_MIN is refused (what a rank sees is too
+ * little to run in); --mem may ask for as little as MR_MEM_LEAST (the
+ * tests spill with it). */
 #define MR_MEM_FIXED (UINT64_C(32) << 20)
 #define MR_MEM_MIN   (UINT64_C(8) << 20)
+#define MR_MEM_LEAST (UINT64_C(1) << 20)
 /* The least memory this process can see (cgroup limit, rlimits,
  * MemAvailable), and which it was, in what; UINT64_MAX if none says. */
 uint64_t mr_memory_visible(char *what, size_t size);

@@ -66,12 +66,12 @@ static bool unchanged(const mr_ctx *c, uint64_t i, int fd)
 {
 	const mr_file_stamp *was = &c->files.stamps[i];
 	struct stat st;
-	if (was->unsized || fstat(fd, &st) != 0)
+	if (was->unsized == MR_INPUT_UNSIZED || was->unsized == MR_INPUT_RESULT ||
+	    fstat(fd, &st) != 0)
 		return true;
 	uint64_t m = (uint64_t)st.st_mtim.tv_sec * 1000000000u + (uint64_t)st.st_mtim.tv_nsec;
 	uint64_t t = (uint64_t)st.st_ctim.tv_sec * 1000000000u + (uint64_t)st.st_ctim.tv_nsec;
-	return (uint64_t)st.st_size == c->files.sizes[i] && m == was->mtime_ns &&
-	       t == was->ctime_ns;
+	return (uint64_t)st.st_size == was->size && m == was->mtime_ns && t == was->ctime_ns;
 }
 
 /* Done with the open file, if any: closes it, and notes in c->changed
@@ -85,6 +85,7 @@ static int close_input(mr_ctx *c, mr_reader *r, uint64_t file, int rc)
 			c->changed = file;
 		rc = MR_ERR_INPUT; /* rank 0 names it, after map (mr_map_agree) */
 	}
+	mr_decoder_free(&r->dec);
 	close(r->fd);
 	r->fd = -1;
 	r->changed = false;
@@ -103,7 +104,8 @@ static int read_range(mr_ctx *c, mr_reader *r, const mr_range *g, struct map_sta
 		c->files.sizes[g->file] = r->eof;
 	if (rc == MR_ERR_IO && !r->changed)
 		mr_rank_error("cannot read '%s': %s", mr_file_path(&c->files, (size_t)g->file),
-			      strerror(errno));
+			      r->dec && *mr_decoder_error(r->dec) ? mr_decoder_error(r->dec)
+								  : strerror(errno));
 	return rc;
 }
 
@@ -153,6 +155,9 @@ static int read_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_rea
 				mr_rank_error("cannot open '%s': %s", path, strerror(errno));
 				return MR_ERR_IO;
 			}
+			uint64_t kind = c->files.stamps[g->file].unsized;
+			if (kind == MR_INPUT_GZIP || kind == MR_INPUT_ZSTD)
+				r->dec = mr_decoder_new((enum mr_input_kind)kind, r->fd, path);
 			open_file = g->file;
 			s->em.file = g->file;
 			posix_fadvise(r->fd, 0, 0, POSIX_FADV_SEQUENTIAL);

@@ -81,11 +81,12 @@ static int set_budget(mr_ctx *c)
 			   mr_human_bytes((double)visible, v, sizeof(v)), what, c->node_ranks,
 			   c->node_ranks == 1 ? "" : "s");
 	int rc = MR_OK;
-	if (c->budget < MR_MEM_MIN && (c->cfg->mem ? c->rank == 0 : node_rank == 0)) {
+	uint64_t least = c->cfg->mem ? MR_MEM_LEAST : MR_MEM_MIN;
+	if (c->budget < least && (c->cfg->mem ? c->rank == 0 : node_rank == 0)) {
 		mr_human_bytes((double)(c->cfg->mem ? c->budget : visible), v, sizeof(v));
 		if (c->cfg->mem)
 			mr_rank_error("--mem %s is less than the %s a rank needs", v,
-				      mr_human_bytes((double)MR_MEM_MIN, b, sizeof(b)));
+				      mr_human_bytes((double)MR_MEM_LEAST, b, sizeof(b)));
 		else
 			mr_rank_error("not enough memory: %s allows %s for %d rank%s on this node, "
 				      "less than %s each can run in (use fewer ranks per node)",
@@ -93,7 +94,7 @@ static int set_budget(mr_ctx *c)
 				      mr_human_bytes((double)(MR_MEM_FIXED + MR_MEM_MIN) * 4 / 3, b,
 						     sizeof(b)));
 	}
-	if (c->budget < MR_MEM_MIN)
+	if (c->budget < least)
 		rc = MR_ERR_NOMEM; /* said once, above, by one rank of each node */
 	return mr_agree(c->comm, rc);
 }

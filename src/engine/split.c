@@ -36,6 +36,13 @@ struct walk {
 	ino_t inos[256];
 	int depth;
 	size_t skipped; /* mpimr's own files met in directories */
+	/* The files added so far, by device and inode, so that a file named
+	 * twice, or reached twice, is read once: an open-addressing set. */
+	struct file_id {
+		dev_t dev;
+		ino_t ino;
+	} * seen;
+	size_t seen_cap, nseen;
 	/* The output paths that exist (-o, --stats), which no input may be. */
 	const char *outs[2];
 	struct stat out_st[2];
@@ -47,6 +54,33 @@ static void find_outputs(struct walk *w)
 	for (int i = 0; i < 2; i++)
 		if (outs[i] && stat(outs[i], &w->out_st[i]) == 0)
 			w->outs[i] = outs[i];
+}
+
+/* Whether the file st is met the first time; if so it is remembered. */
+static bool first_time(struct walk *w, const struct stat *st)
+{
+	if (2 * (w->nseen + 1) > w->seen_cap) { /* grow, keeping it half empty */
+		size_t cap = w->seen_cap ? 2 * w->seen_cap : 1024;
+		struct file_id *old = w->seen, *t = mr_calloc(cap, sizeof(*t));
+		for (size_t i = 0; i < w->seen_cap; i++) {
+			if (!old[i].ino)
+				continue;
+			size_t j = (size_t)mr_mix(old[i].ino + 1, old[i].dev + 1) & (cap - 1);
+			while (t[j].ino)
+				j = (j + 1) & (cap - 1);
+			t[j] = old[i];
+		}
+		free(old);
+		w->seen = t;
+		w->seen_cap = cap;
+	}
+	size_t j = (size_t)mr_mix(st->st_ino + 1, st->st_dev + 1) & (w->seen_cap - 1);
+	for (; w->seen[j].ino; j = (j + 1) & (w->seen_cap - 1))
+		if (w->seen[j].ino == st->st_ino && w->seen[j].dev == st->st_dev)
+			return false;
+	w->seen[j] = (struct file_id){st->st_dev, st->st_ino ? st->st_ino : 1};
+	w->nseen++;
+	return true;
 }
 
 /* MR_ERR_USAGE, said, if the input path (stat says st) is an output. */
@@ -83,8 +117,8 @@ static void add_file(mr_files *f, const char *path, const struct stat *st, int u
 	mr_buf_add(&f->paths, path, len + 1);
 	f->offsets[f->n + 1] = f->offsets[f->n] + len;
 	f->sizes[f->n] = unsized ? 0 : (uint64_t)st->st_size;
-	f->stamps[f->n] =
-		(mr_file_stamp){ns_of(st->st_mtim), ns_of(st->st_ctim), (uint64_t)unsized};
+	f->stamps[f->n] = (mr_file_stamp){ns_of(st->st_mtim), ns_of(st->st_ctim),
+					  (uint64_t)st->st_size, (uint64_t)unsized};
 	f->nunsized += unsized != MR_INPUT_FILE;
 	f->total += f->sizes[f->n];
 	f->n++;
@@ -93,7 +127,8 @@ static void add_file(mr_files *f, const char *path, const struct stat *st, int u
 /* A directory's child: its path and what stat said of it. */
 struct child {
 	char *path;
-	int err; /* stat's errno, or 0 */
+	int err;   /* lstat's errno, or 0 */
+	bool link; /* a symlink: left out, as grep -r does */
 	struct stat st;
 };
 
@@ -103,7 +138,7 @@ static int cmp_children(const void *a, const void *b)
 }
 
 /*
- * The children of directory path, stat'ed once, sorted so that full paths
+ * The children of directory path, lstat'ed once, sorted so that full paths
  * come in byte order: a directory sorts as its name plus '/', as every path
  * under it begins (walk_dir drops that '/' again).
  */
@@ -125,7 +160,8 @@ static struct child *list_dir(const char *path, DIR *d, size_t *count)
 			p[at++] = '/';
 		memcpy(p + at, e->d_name, len + 1);
 		c[n].path = p;
-		c[n].err = stat(p, &c[n].st) == 0 ? 0 : errno;
+		c[n].err = lstat(p, &c[n].st) == 0 ? 0 : errno;
+		c[n].link = !c[n].err && S_ISLNK(c[n].st.st_mode);
 		if (!c[n].err && S_ISDIR(c[n].st.st_mode))
 			strcpy(p + at + len, "/");
 		n++;
@@ -167,7 +203,11 @@ static int walk_dir(struct walk *w, const char *path, const struct stat *st)
 		size_t len = strlen(c[i].path);
 		if (c[i].path[len - 1] == '/')
 			c[i].path[len - 1] = '\0';
-		if (rc == MR_OK)
+		if (rc == MR_OK && c[i].link)
+			mr_verbose("split: skipped '%s': a symlink met in a directory (name it on "
+				   "the command line to follow it)",
+				   c[i].path);
+		else if (rc == MR_OK)
 			rc = walk_stat(w, c[i].path, c[i].err, &c[i].st, false);
 		free(c[i].path);
 	}
@@ -188,6 +228,32 @@ static bool unsized_file(int fd, const struct stat *st)
 		return true;
 	char byte;
 	return st->st_size == 0 && pread(fd, &byte, 1, 0) == 1;
+}
+
+/* The compression an open regular file's first bytes say, or MR_INPUT_FILE. */
+static int compression(int fd)
+{
+	unsigned char head[4];
+	ssize_t n = pread(fd, head, sizeof(head), 0);
+	return n > 0 ? (int)mr_compression_of(head, (size_t)n) : MR_INPUT_FILE;
+}
+
+/* Rank 0: a compressed file is read by one rank, so one that holds most of
+ * the input makes the run wait for that rank: say so. */
+static void warn_compressed(const mr_files *f, int mappers)
+{
+	uint64_t disk = 0;
+	for (size_t i = 0; i < f->n; i++)
+		disk += f->stamps[i].size;
+	for (size_t i = 0; i < f->n && mappers > 1; i++) {
+		uint64_t k = f->stamps[i].unsized;
+		if ((k == MR_INPUT_GZIP || k == MR_INPUT_ZSTD) && 2 * f->stamps[i].size > disk)
+			mr_error("warning: '%s' holds %.0f%% of the input and, compressed, is read "
+				 "by one rank alone; split it into several files to read it in "
+				 "parallel",
+				 mr_file_path(f, i),
+				 100.0 * (double)f->stamps[i].size / (double)disk);
+	}
 }
 
 /* Whether the open file fd is an mpimr result: an HDF5 file whose root has
@@ -251,9 +317,11 @@ static int walk_stat(struct walk *w, const char *path, int err, const struct sta
 		 * prints: a chained pass. */
 		int kind = named && is_result(fd, path) ? MR_INPUT_RESULT
 			   : unsized_file(fd, st)	? MR_INPUT_UNSIZED
-							: MR_INPUT_FILE;
-		if (rc == MR_OK)
+							: compression(fd);
+		if (rc == MR_OK && first_time(w, st))
 			add_file(w->files, path, st, kind);
+		else if (rc == MR_OK)
+			mr_verbose("split: '%s' is a file read already; read once", path);
 	}
 	close(fd);
 	return rc;
@@ -332,7 +400,8 @@ static void bcast_files(MPI_Comm comm, int rank, mr_files *f)
 	MR_MPI(MPI_Bcast(f->offsets, n + 1, MPI_UINT64_T, 0, comm));
 	if (n > 0) {
 		MR_MPI(MPI_Bcast(f->sizes, n, MPI_UINT64_T, 0, comm));
-		MR_MPI(MPI_Bcast(f->stamps, mr_int_count((uint64_t)n * 3), MPI_UINT64_T, 0, comm));
+		MR_MPI(MPI_Bcast(f->stamps, mr_int_count((uint64_t)n * (sizeof(mr_file_stamp) / 8)),
+				 MPI_UINT64_T, 0, comm));
 	}
 	f->total = 0;
 	f->nunsized = 0;
@@ -403,6 +472,7 @@ int mr_split(mr_ctx *c, mr_range **ranges, size_t *nranges)
 			f->sizes = mr_calloc(1, sizeof(uint64_t));
 			f->stamps = mr_calloc(1, sizeof(mr_file_stamp));
 		}
+		free(w.seen);
 		if (w.skipped > 5)
 			mr_info("mpimr: note: skipped %zu of mpimr's own files in all", w.skipped);
 	}
@@ -432,6 +502,7 @@ int mr_split(mr_ctx *c, mr_range **ranges, size_t *nranges)
 				counts[i] = shares[k++];
 		free(shares);
 		c->mappers = nmappers;
+		warn_compressed(f, nmappers);
 	}
 	free(mapper);
 	scatter_ranges(c, all, counts, ranges, nranges);

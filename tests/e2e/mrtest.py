@@ -173,22 +173,33 @@ def _pathkey(p):
 def walk_inputs(inputs):
     """The regular files the engine should read, in the engine's order.
 
-    A file argument stands for itself; a directory stands for every regular
-    file below it, recursively, sorted by the bytes of the path.
+    A file argument stands for itself (a symlink named is followed); a
+    directory stands for every regular file below it, recursively, sorted by
+    the bytes of the path, leaving out symlinks met inside it (as grep -r
+    does).  A file named or reached twice (the same device and inode) is
+    read once, where it was met first.
     """
-    files = []
+    files, seen = [], set()
+
+    def add(p):
+        st = os.stat(p)
+        if (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            files.append(p)
+
     for arg in inputs:
         if os.path.isdir(arg):
             found = []
             for dirpath, dirnames, filenames in os.walk(arg):
                 for name in filenames:
                     p = os.path.join(dirpath, name)
-                    if os.path.isfile(p):
+                    if os.path.isfile(p) and not os.path.islink(p):
                         found.append(p)
             found.sort(key=_pathkey)
-            files.extend(found)
+            for p in found:
+                add(p)
         else:
-            files.append(arg)
+            add(arg)
     return files
 
 
