@@ -333,6 +333,9 @@ typedef struct mr_config {
 	int map_all;
 	/* A record the job rejects (mr_reject) fails the run. */
 	int strict;
+	/* A run whose records were rejected and gave nothing else is a result
+	 * of no keys (by default it fails: a pipeline would not notice). */
+	int all_rejected_ok;
 	/* Bytes of data a rank may hold (--mem); past them it spills sorted
 	 * runs to disk.  0: from what the rank can see (its cgroup's limit,
 	 * RLIMIT_AS, MemAvailable), shared among the ranks of its node. */

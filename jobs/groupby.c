@@ -59,10 +59,9 @@ struct file_cols {
 	size_t nfields; /* CSV: the header's field count */
 	size_t *key_col;
 	size_t value_col;
-	/* Not NULL: every row of the file is rejected for this reason.  With
-	 * header_bad, the header line itself is malformed and is rejected too. */
+	/* Not NULL: the file cannot be read for this reason (its header lacks
+	 * a column, or is malformed: header_bad), which fails the run. */
 	char *why;
-	bool header_bad;
 };
 
 struct groupby {
@@ -364,7 +363,6 @@ static int resolve_header(struct groupby *gb, struct file_cols *fc, const char *
 	const char *bad = len == 0 ? "the header line is blank" : NULL;
 	int rc = bad ? MR_OK : split_csv(gb, line, len, &fc->nfields, &bad);
 	if (rc != MR_OK || bad) {
-		fc->header_bad = true;
 		reason_start(gb, "bad header (line 1): ");
 		return rc != MR_OK ? rc : set_why(fc, reason(gb, bad, NULL, 0));
 	}
@@ -588,16 +586,25 @@ static int csv_key(struct groupby *gb, const struct file_cols *fc, size_t *klen)
 	return MR_OK;
 }
 
+/* A file whose header has no --key or --value column, or is malformed: no
+ * row of it is at fault, the command line or the file is, so the run fails,
+ * naming the file and the column (a rejected row would be skipped). */
+static int file_failed(mr_emitter *out, mr_origin at, const char *why)
+{
+	mr_log(out, "cannot read '%s': %s", at.path, why);
+	return MR_ERR_INPUT;
+}
+
 static int map_csv(struct groupby *gb, const struct file_cols *fc, mr_origin at, const char *rec,
 		   size_t len, mr_emitter *out)
 {
+	if (fc->why)
+		return file_failed(out, at, fc->why);
 	if (at.offset == 0) /* the header */
-		return fc->header_bad ? mr_reject(out, fc->why) : MR_OK;
+		return MR_OK;
 	len -= len > 0 && rec[len - 1] == '\r';
 	if (len == 0)
 		return MR_OK; /* a blank line */
-	if (fc->why)
-		return mr_reject(out, fc->why);
 	size_t n = 0, klen;
 	const char *why;
 	int rc = split_csv(gb, rec, len, &n, &why);

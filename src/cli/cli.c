@@ -68,6 +68,8 @@ static void job_usage(FILE *f, const mr_job *job)
 		   "      --progress        show map progress on a terminal\n"
 		   "      --strict          a record the job finds malformed fails the run\n"
 		   "                        (by default it is counted, named and skipped)\n"
+		   "      --all-rejected-ok a run whose records were all rejected (no pair came\n"
+		   "                        out) is a result with no keys (by default it fails)\n"
 		   "  -q, --quiet           print errors and warnings only\n"
 		   "  -v, --verbose         add min/mean/max over ranks to each phase line\n"
 		   "  -h, --help            print this help\n"
@@ -165,6 +167,7 @@ enum {
 	OPT_MEM,
 	OPT_TMP,
 	OPT_TIMEOUT,
+	OPT_ALL_REJECTED_OK,
 	OPT_JOB = 1000
 };
 
@@ -190,6 +193,7 @@ static int parse_job_args(const mr_job *job, int argc, char **argv, mr_config *c
 		{"mem", required_argument, NULL, OPT_MEM},
 		{"tmp", required_argument, NULL, OPT_TMP},
 		{"timeout", required_argument, NULL, OPT_TIMEOUT},
+		{"all-rejected-ok", no_argument, NULL, OPT_ALL_REJECTED_OK},
 		{"quiet", no_argument, NULL, 'q'},
 		{"verbose", no_argument, NULL, 'v'},
 		{"help", no_argument, NULL, 'h'},
@@ -286,6 +290,7 @@ static int parse_options(const mr_job *job, int argc, char **argv, mr_config *cf
 		case OPT_STATS: cfg->stats_json = optarg; break;
 		case OPT_PROGRESS: cfg->progress = 1; break;
 		case OPT_STRICT: cfg->strict = 1; break;
+		case OPT_ALL_REJECTED_OK: cfg->all_rejected_ok = 1; break;
 		case 'q': cfg->verbosity = MR_QUIET; break;
 		case 'v': cfg->verbosity = MR_VERBOSE; break;
 		case 'h':

@@ -85,13 +85,16 @@ int mr_rejects_gather(mr_ctx *c, int map_status)
 	/* How many, and whether map failed anywhere for another reason (its
 	 * rank said why; a partial count would only mislead). */
 	bool strict_stop = c->cfg->strict && c->count[MR_C_REJECTED] > 0;
-	uint64_t mine[2] = {c->count[MR_C_REJECTED], map_status != MR_OK && !strict_stop};
-	uint64_t all2[2];
-	MR_MPI(MPI_Allreduce(mine, all2, 2, MPI_UINT64_T, MPI_SUM, c->comm));
+	uint64_t mine[3] = {c->count[MR_C_REJECTED], map_status != MR_OK && !strict_stop,
+			    c->count[MR_C_PAIRS_EMITTED]};
+	uint64_t all2[3];
+	MR_MPI(MPI_Allreduce(mine, all2, 3, MPI_UINT64_T, MPI_SUM, c->comm));
 	uint64_t total = all2[0];
 	c->rejected = total;
 	if (total == 0 || all2[1] > 0)
 		return MR_OK;
+	/* Rejects and nothing else: a header line, say, is not a result. */
+	bool all_rejected = all2[2] == 0 && !c->cfg->all_rejected_ok;
 
 	/* Every rank's first few to rank 0: MR_REJECT_SHOW slots each, the
 	 * unused ones marked by file UINT64_MAX. */
@@ -120,6 +123,14 @@ int mr_rejects_gather(mr_ctx *c, int map_status)
 	free(text);
 	text = c->rejected_first;
 
+	if (all_rejected && !c->cfg->strict) {
+		const char *nl = strchr(text, '\n');
+		mr_error("no record gave a result: %llu were rejected, the first: %.*s "
+			 "(--all-rejected-ok makes that a result with no keys)",
+			 (unsigned long long)total, (int)(nl ? (size_t)(nl - text) : strlen(text)),
+			 text);
+		return MR_ERR_INPUT;
+	}
 	if (c->cfg->strict) {
 		const char *nl = strchr(text, '\n');
 		mr_error("%.*s (a malformed record; without --strict it would be skipped)",

@@ -546,8 +546,8 @@ BAD_JSON = [  # 3-c.jsonl
 
 
 def make_malformed(d):
-    """Good rows around the bad ones above; 4-d.csv lacks the value column,
-    5-e.csv has a header with an unterminated quote."""
+    """Good rows around the bad ones above (a file whose header lacks a
+    column, or is malformed, fails the run instead: see header_failures)."""
     rng = random.Random(99)
     os.makedirs(d, exist_ok=True)
     header = "date,home_team,away_team,home_goals,away_goals"
@@ -573,16 +573,61 @@ def make_malformed(d):
                              if no != 4 else "   "))
     with open(os.path.join(d, "3-c.jsonl"), "w", encoding="utf-8") as f:
         f.write("\n".join(lines) + "\n")
-    with open(os.path.join(d, "4-d.csv"), "w") as f:
+    want = ([(1, no, why) for no, _, why in BAD_CSV_A] + [(2, no, why) for no, _, why in BAD_CSV_B]
+            + [(3, no, why) for no, _, why in BAD_JSON])
+    return d, want
+
+
+def header_failures(c):
+    """No row is at fault when a file's header lacks a --key or --value
+    column, or is malformed: the run fails, naming the file and the column
+    (rows so rejected would be skipped where a pipeline never notices).  So
+    does a run whose every record was rejected, unless --all-rejected-ok."""
+    d = os.path.join(c.work, "headers")
+    os.makedirs(d, exist_ok=True)
+    good = os.path.join(d, "1-good.csv")
+    with open(good, "w") as f:
+        f.write("home_team,home_goals\nAjax,1\nPSV,2\n")
+    lacks = os.path.join(d, "4-d.csv")
+    with open(lacks, "w") as f:
         f.write("date,home_team,away_team,goals\n2023-01-01,Ajax,PSV,1\n\n"
                 "2023-01-02,PSV,Ajax,2\n")
-    with open(os.path.join(d, "5-e.csv"), "w") as f:
+    badhead = os.path.join(d, "5-e.csv")
+    with open(badhead, "w") as f:
         f.write('date,"home_team,away_team,home_goals,away_goals\nx,Ajax,PSV,1,2\n')
-    want = ([(1, no, why) for no, _, why in BAD_CSV_A] + [(2, no, why) for no, _, why in BAD_CSV_B]
-            + [(3, no, why) for no, _, why in BAD_JSON]
-            + [(4, 2, "no column 'home_goals'"), (4, 4, "no column 'home_goals'")]
-            + [(5, 1, "bad header"), (5, 2, "bad header")])
-    return d, want
+    allbad = os.path.join(d, "6-f.csv")
+    with open(allbad, "w") as f:
+        f.write("home_team,home_goals\nAjax,one\nPSV,two\nAjax,\n")
+    for label, inputs, says, extra in (
+            ("a header without the --value column", [good, lacks],
+             ("4-d.csv", "no column 'home_goals'"), []),
+            ("a malformed header", [good, badhead], ("5-e.csv", "bad header"), []),
+            ("every record rejected", [allbad], ("no record gave a result: 3 were rejected",
+                                                 "6-f.csv:2:"), [])):
+        out = c.out_path("headers")
+        r = c.run(["--key", "home_team", "--value", "home_goals", "--op", "sum"] + extra +
+                  inputs + ["-o", out])
+        lines = [ln for ln in r.err_lines() if ln.startswith("mpimr")]
+        e = []
+        if r.rc != 1 or os.path.exists(out):
+            e.append("exit %s, output %s" % (r.rc, "written" if os.path.exists(out) else "absent"))
+        if not lines or not all(any(w in ln for ln in lines) for w in says):
+            e.append("want messages naming %s, got %s" % (says, lines))
+        c.report("%s fails the run (exit 1, no file)" % label, e)
+    out = c.out_path("allok")
+    r = c.run(["--key", "home_team", "--value", "home_goals", "--op", "sum",
+               "--all-rejected-ok", allbad, "-o", out])
+    e = []
+    if r.rc != 0 or not os.path.exists(out):
+        e.append("exit %s\n%s" % (r.rc, r.describe()))
+    else:
+        with h5py.File(out, "r") as f:
+            if int(f[JOB].attrs["distinct_keys"]) != 0 or int(f[JOB].attrs["rejected"]) != 3:
+                e.append("want 0 keys and 3 rejected, got %s and %s" % (
+                    f[JOB].attrs["distinct_keys"], f[JOB].attrs["rejected"]))
+    if not any("3 malformed records skipped" in ln for ln in r.err_lines()):
+        e.append("no warning about the 3 skipped records")
+    c.report("--all-rejected-ok: every record rejected is a result with no keys", e)
 
 
 # ---------------------------------------------------------------------------
@@ -694,7 +739,7 @@ def mode_malformed(c):
 
     # Usage errors: exit 2, one message, nothing written.
     for args, says in ((["--value", "home_goals"], "--key"),
-                       (["--key", "home_team", "--op", "count,median"], "median"),
+                       (["--key", "home_team", "--op", "count,mode"], "mode"),
                        (["--key", "home_team", "--op", "sum"], "--value"),
                        (["--key", "home_team", "--op", "count", "--op", "max"], "--value"),
                        (["--key", "home_team", "--format", "xml"], "xml"),
@@ -708,6 +753,7 @@ def mode_malformed(c):
         if len(lines) != 1 or says not in lines[0]:
             e.append("want one message naming %r, got %s" % (says, lines))
         c.report("usage error: %s" % " ".join(args), e)
+    header_failures(c)
 
 
 def main():
