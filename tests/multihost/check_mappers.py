@@ -13,7 +13,10 @@ output (one number per rank) and from the split line ("read by R of 6 ranks
 and every run's table is exact (Counter(bytes.split())), the bytes read
 adding up to at least the input's.
 
-Usage: check_mappers.py --mpimr build/mpimr --workdir DIR INPUT...
+--no-pin leaves every host its 2 CPUs, to see the checks of the pinned cases
+fail.
+
+Usage: check_mappers.py --mpimr build/mpimr --workdir DIR [--no-pin] INPUT...
 Exit status: 0 pass, 1 fail, 77 skipped (not root, no network namespaces).
 """
 
@@ -48,6 +51,8 @@ def body(suite):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mpimr", required=True)
     ap.add_argument("--workdir", required=True)
+    ap.add_argument("--no-pin", action="store_true",
+                    help="pin no host (the pinned cases must then fail)")
     ap.add_argument("inputs", nargs="+")
     a = ap.parse_args()
     work = os.path.abspath(a.workdir)
@@ -59,7 +64,7 @@ def body(suite):
     with mhlib.Hosts(3) as hosts:
         for i, (label, cpus, mappers, want) in enumerate(CASES):
             for h, c in zip(hosts.names, cpus):
-                hosts.cpus(h, c or "all")
+                hosts.cpus(h, "all" if a.no_pin or not c else c)
             out = os.path.join(work, "case%d.h5" % i)
             r = mrtest.run(hosts.mpirun(PER_HOST, [os.path.abspath(a.mpimr), "wordcount",
                                                    "--mappers", mappers, "-o", out]
