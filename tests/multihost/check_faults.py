@@ -147,8 +147,9 @@ class Faults:
         if e and r.fired:
             e.append("the run:\n" + r.describe())
         how = "cable pulled" if what == "cable" else "every mpimr killed"
-        self.suite.check("%s's %s in %s: ended non-zero (%s) %.1f s after, nothing left"
-                         % (HOST, how, phase, r.rc, r.after), e)
+        ended = ("ended non-zero (%s) %.1f s after" % (r.rc, r.after) if r.rc is not None
+                 else "no end %.0f s after (killed)" % r.after)
+        self.suite.check("%s's %s in %s: %s, nothing left" % (HOST, how, phase, ended), e)
         if what == "cable":
             self.hosts.cable(HOST, "up")
 
