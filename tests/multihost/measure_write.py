@@ -54,6 +54,8 @@ def one_run(hosts, config, mpimr, inp, outdir):
     os.makedirs(outdir)
     out = os.path.join(outdir, "out.h5")
     stats = os.path.join(outdir + ".json")
+    if os.path.exists(stats):
+        os.remove(stats)
     argv = [mpimr, "wordcount", "-q", "--stats", stats, "-o", out, inp]
     env = {}
     if config.endswith("ompio"):
