@@ -107,8 +107,18 @@ up() {
 	done
 	dir=$base/$name
 	[ ! -e "$dir" ] || die "fake hosts '$name' exist already ($dir): down them first"
-	mkdir -p "$dir"
-	echo "${MPIMR_FAKE_HOSTS_OWNER:-$PPID}" >"$dir/owner"
+	# The state appears with its owner already in it, so that a `reap`
+	# running meanwhile never takes a set being made for one whose owner
+	# is gone (it skips the dot-names).
+	local new="" _
+	for _ in 1 2 3; do # a `down` may remove an empty $base meanwhile
+		mkdir -p "$base"
+		new=$(mktemp -d "$base/.new.XXXXXX" 2>/dev/null) && break
+	done
+	[ -n "$new" ] || die "cannot make a directory in $base"
+	echo "${MPIMR_FAKE_HOSTS_OWNER:-$PPID}" >"$new/owner"
+	chmod 755 "$new"
+	mv -T "$new" "$dir" 2>/dev/null || { rm -rf "$new"; die "fake hosts '$name' exist already"; }
 	echo "$net" >"$dir/net"
 	# From here on, a failure takes down what was made so far.
 	trap 'down_dir "$dir" "$name" >/dev/null 2>&1 || true' EXIT
@@ -118,7 +128,11 @@ up() {
 		exit $cannot
 	fi
 	echo "$name-sw" >>"$dir/namespaces"
-	ip -n "$name-sw" link add br0 type bridge
+	if ! ip -n "$name-sw" link add br0 type bridge 2>"$dir/err"; then
+		echo "fake-hosts: cannot make fake hosts: this kernel makes no bridge:" \
+			"$(cat "$dir/err")" >&2
+		exit $cannot
+	fi
 	ip -n "$name-sw" link set br0 up
 	ip -n "$name-sw" link set lo up
 	{
@@ -132,7 +146,12 @@ up() {
 	for i in $(seq "$n"); do
 		ip netns add "$name-h$i"
 		echo "$name-h$i" >>"$dir/namespaces"
-		ip -n "$name-sw" link add "h$i" type veth peer name eth0 netns "$name-h$i"
+		if ! ip -n "$name-sw" link add "h$i" type veth peer name eth0 \
+			netns "$name-h$i" 2>"$dir/err"; then
+			echo "fake-hosts: cannot make fake hosts: this kernel makes no" \
+				"veth pair: $(cat "$dir/err")" >&2
+			exit $cannot
+		fi
 		ip -n "$name-sw" link set "h$i" master br0 up
 		ip -n "$name-h$i" addr add "$net.$i/24" dev eth0
 		ip -n "$name-h$i" link set eth0 up
@@ -147,6 +166,7 @@ up() {
 		if ($5 ~ "^/sys/fs/cgroup") print f[1], $5, f[3] }' \
 		/proc/self/mountinfo >"$dir/cgroups"
 	write_agent "$dir" "$name"
+	rm -f "$dir/err"
 	echo "$n" >"$dir/hosts" # last: the set is complete
 	trap - EXIT
 	echo "fake-hosts: up: $name, hosts h1..h$n on $net.0/24 (state in $dir)"
@@ -204,6 +224,7 @@ down_dir() {
 		ip netns del "$ns" 2>/dev/null || true
 	done
 	rm -rf "$dir"
+	rmdir "$base" 2>/dev/null || true # the last set gone: nothing left
 	echo "fake-hosts: down: $name"
 }
 

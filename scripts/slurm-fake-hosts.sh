@@ -25,7 +25,7 @@ fake=$here/fake-hosts.sh
 
 die() { echo "slurm-fake-hosts: $*" >&2; exit 1; }
 say() { echo "slurm-fake-hosts: $*"; }
-usage() { sed -n '6,11p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
+usage() { sed -n '6,10p' "$0" | sed 's/^# \{0,1\}//' >&2; exit 2; }
 
 # wait_for SECONDS WHAT COMMAND...: poll COMMAND until it succeeds.
 wait_for() {

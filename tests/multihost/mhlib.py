@@ -101,6 +101,8 @@ class Hosts:
     def __enter__(self):
         if os.geteuid() != 0:
             raise Skip("not root: fake hosts need network namespaces and mounts")
+        ensure_package("iproute2", "ip")
+        ensure_package("util-linux", "unshare")
         sh([FAKE_HOSTS, "reap"], check=False)
         env = dict(os.environ, MPIMR_FAKE_HOSTS_OWNER=str(os.getpid()))
         p = sh([FAKE_HOSTS, "up", self.name, "--hosts", str(self.n)], check=False,
