@@ -7,6 +7,9 @@
 #   scripts/slurm-local.sh down [--record FILE]  stop what `up` recorded
 #   scripts/slurm-local.sh env                   print: export SLURM_CONF=...
 #   scripts/slurm-local.sh status
+#   scripts/slurm-local.sh install               only install what is missing
+#                                                (scripts/slurm-fake-hosts.sh
+#                                                uses it)
 #
 # `up` and `down` are safe to repeat.  `up` starts munged, slurmctld and slurmd
 # only where they are not already running, and appends each one it starts to
@@ -37,7 +40,7 @@ die() { echo "slurm-local: $*" >&2; exit 1; }
 say() { echo "slurm-local: $*"; }
 
 usage() {
-	sed -n '5,9p' "$0" | sed 's/^# \{0,1\}//' >&2
+	sed -n '5,12p' "$0" | sed 's/^# \{0,1\}//' >&2
 	exit 2
 }
 
@@ -50,7 +53,7 @@ while [ $# -gt 0 ]; do
 	*) usage ;;
 	esac
 done
-case $cmd in up | down | status | env) ;; *) usage ;; esac
+case $cmd in up | down | status | env | install) ;; *) usage ;; esac
 
 if [ "$cmd" = env ]; then
 	echo "export SLURM_CONF=$conf"
@@ -285,4 +288,7 @@ status() {
 	[ -f "$conf" ] && SLURM_CONF=$conf sinfo 2>&1 || true
 }
 
-"$cmd"
+case $cmd in
+install) install_packages ;;
+*) "$cmd" ;;
+esac

@@ -23,6 +23,10 @@
 # namely the first np of max-np generated files of SIZE each.  Every run
 # writes its --stats JSON to DIR/stats/STUDY-npNNN-runR.json and a line to
 # DIR/runs.tsv (with the launch-to-exit seconds, which include starting MPI).
+# In an allocation of several nodes (sbatch -N 3 -n 6 ...), each np runs on
+# min(np, nodes) of them, its ranks spread evenly (mpirun --map-by node, or
+# srun --nodes with MPIMR_LAUNCHER=srun), so that np 2 already crosses the
+# network.
 # Generated inputs are kept in DIR/inputs and reused by a later study with the
 # same sizes (the generator gives the same bytes for the same arguments).
 # Afterwards, slurm/scaling-report.py DIR writes DIR/scaling.csv and the
@@ -98,28 +102,61 @@ gen=$(dirname "$mpimr")/mpimr-gen-zipf
 # ---- the rank counts and how to launch them ------------------------------
 
 cores=$(nproc)
+# A lost node ends a run within about 20 s instead of hanging the
+# allocation (see slurm/wordcount.sh, which sets the same); yours win.
+: "${OMPI_MCA_oob_tcp_keepalive_time:=10}"
+: "${OMPI_MCA_oob_tcp_keepalive_intvl:=2}"
+: "${OMPI_MCA_oob_tcp_keepalive_probes:=5}"
+export OMPI_MCA_oob_tcp_keepalive_time OMPI_MCA_oob_tcp_keepalive_intvl \
+	OMPI_MCA_oob_tcp_keepalive_probes
 if [ -n "${SLURM_JOB_ID:-}" ]; then
 	ntasks=${SLURM_NTASKS:-1}
+	nodes=${SLURM_JOB_NUM_NODES:-1}
 	max_np=${max_np:-$ntasks}
 	[ "$max_np" -le "$ntasks" ] ||
 		die "--max-np $max_np is more than the allocation's $ntasks tasks"
-	# srun with Slurm's PMIx plugin where it loads (a one-task trial step
-	# tells), else Open MPI's mpirun, which reads the allocation.
-	if srun --mpi=list 2>&1 | grep -qw pmix &&
-		srun --mpi=pmix --ntasks=1 --nodes=1 true >/dev/null 2>&1; then
-		launch() { srun --mpi=pmix --ntasks="$1" "${@:2}"; }
-		launcher="srun --mpi=pmix --ntasks=NP"
-	else
-		launch() { mpirun -np "$1" "${@:2}"; }
-		launcher="mpirun -np NP"
+	# As slurm/wordcount.sh chooses ($MPIMR_LAUNCHER, else srun with
+	# Slurm's PMIx plugin on one node where it loads, else mpirun, which
+	# reads the allocation).  Across nodes every np runs on as many nodes
+	# as it can, min(np, nodes), its ranks spread evenly over them.
+	launcher=${MPIMR_LAUNCHER:-}
+	if [ -z "$launcher" ]; then
+		launcher=mpirun
+		if [ "$nodes" -eq 1 ] && srun --mpi=list 2>&1 | grep -qw pmix &&
+			srun --mpi=pmix --ntasks=1 --nodes=1 true >/dev/null 2>&1; then
+			launcher=srun
+		fi
 	fi
-	nodes=${SLURM_JOB_NUM_NODES:-1}
+	case $launcher in
+	srun)
+		launch() {
+			srun --mpi=pmix --nodes="$(nodes_for "$1")" --ntasks="$1" "${@:2}"
+		}
+		launcher="srun --mpi=pmix --nodes=min(NP,$nodes) --ntasks=NP"
+		;;
+	mpirun)
+		launch() {
+			if [ "$nodes" -gt 1 ]; then
+				mpirun -np "$1" --map-by node "${@:2}"
+			else
+				mpirun -np "$1" "${@:2}"
+			fi
+		}
+		launcher="mpirun -np NP"
+		[ "$nodes" -gt 1 ] && launcher="$launcher --map-by node"
+		;;
+	*) die "MPIMR_LAUNCHER is '$launcher': want srun or mpirun" ;;
+	esac
 else
 	max_np=${max_np:-$cores}
 	launch() { mpirun --oversubscribe -np "$1" "${@:2}"; }
 	launcher="mpirun --oversubscribe -np NP"
 	nodes=1
 fi
+# nodes_for NP: the nodes a run of NP ranks spreads over.
+nodes_for() {
+	if [ "$1" -lt "$nodes" ]; then echo "$1"; else echo "$nodes"; fi
+}
 if [ -z "$nps" ]; then
 	np=1
 	while [ "$np" -lt "$max_np" ]; do
@@ -188,8 +225,8 @@ run_one() {
 	secs=$(awk "BEGIN { printf \"%.3f\", $t1 - $t0 }")
 	printf '%s\t%d\t%d\t%s\tstats/%s.json\n' "$study" "$np" "$run" "$secs" \
 		"$name" >>"$manifest"
-	printf '%-6s np %3d run %d: %7s s launch to exit\n' "$study" "$np" "$run" \
-		"$secs"
+	printf '%-6s np %3d run %d: %7s s launch to exit (%d node(s))\n' "$study" \
+		"$np" "$run" "$secs" "$(nodes_for "$np")"
 }
 
 extra=("$@")

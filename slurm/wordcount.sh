@@ -11,9 +11,11 @@
 # refuses to replace an existing OUTPUT.h5 unless you pass --force.
 #
 # mpimr is $MPIMR if set, else the one on PATH, else the project's build tree
-# under the submit directory (build/mpimr).  The ranks start with
+# under the submit directory (build/mpimr).  On one node the ranks start with
 # `srun --mpi=pmix` where Slurm's PMIx plugin can launch MPI programs, and
-# with the MPI library's own mpirun inside the allocation where it cannot.
+# with the MPI library's own mpirun inside the allocation where it cannot;
+# across nodes with mpirun, whose daemons notice a lost node within about
+# 20 s (see below).  MPIMR_LAUNCHER=srun or =mpirun chooses yourself.
 #
 # Defaults below; sbatch's command-line options override them.
 #SBATCH --job-name=mpimr-wordcount
@@ -97,17 +99,47 @@ if [ "$(id -u)" -eq 0 ]; then
 	export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 fi
 
-# srun starts the ranks itself and tells them their peers through PMIx; that
-# needs Slurm's pmix plugin and libpmix on the nodes.  A one-task trial step
-# shows whether it loads (listing it is not enough: the plugin can be listed
-# and still fail to load).  Otherwise mpirun, which reads the allocation from
-# Slurm's environment and starts one rank per task.
-if srun --mpi=list 2>&1 | grep -qw pmix &&
-	srun --mpi=pmix --ntasks=1 --nodes=1 true >/dev/null 2>&1; then
-	launch=(srun --mpi=pmix)
-else
-	launch=(mpirun)
-fi
+# A node lost mid-run (a pulled cable, a crash) must not hold the allocation:
+# Open MPI's daemons then find out only when TCP gives up on the connection,
+# after many minutes (a pulled cable hung a run here for more than 150 s).
+# With these, mpirun and its daemons give up on a peer whose connection has
+# been silent for 10 s and then unanswered for 5 probes 2 s apart: the run
+# ends, non-zero, about 20 s after the loss.  Your own settings win.
+: "${OMPI_MCA_oob_tcp_keepalive_time:=10}"
+: "${OMPI_MCA_oob_tcp_keepalive_intvl:=2}"
+: "${OMPI_MCA_oob_tcp_keepalive_probes:=5}"
+export OMPI_MCA_oob_tcp_keepalive_time OMPI_MCA_oob_tcp_keepalive_intvl \
+	OMPI_MCA_oob_tcp_keepalive_probes
+
+# How to start the ranks ($MPIMR_LAUNCHER: srun or mpirun; by default, as
+# below).  srun starts them itself and tells them their peers through PMIx;
+# that needs Slurm's pmix plugin and libpmix on the nodes, and a one-task
+# trial step shows whether it loads (listing it is not enough: the plugin can
+# be listed and still fail to load).  But srun's ranks have no daemon
+# watching the other nodes: a lost node ends the step only when slurmctld
+# declares it down (SlurmdTimeout, 300 s by default, and the job may then be
+# requeued), so across nodes mpirun, which reads the allocation from Slurm,
+# starts one rank per task through its own daemons, whose keepalive is set
+# above.  On one node srun is used wherever it works, else mpirun.
+pmix_works() {
+	srun --mpi=list 2>&1 | grep -qw pmix &&
+		srun --mpi=pmix --ntasks=1 --nodes=1 true >/dev/null 2>&1
+}
+case ${MPIMR_LAUNCHER:-} in
+srun) launch=(srun --mpi=pmix) ;;
+mpirun) launch=(mpirun) ;;
+'')
+	if [ "${SLURM_JOB_NUM_NODES:-1}" -eq 1 ] && pmix_works; then
+		launch=(srun --mpi=pmix)
+	else
+		launch=(mpirun)
+	fi
+	;;
+*)
+	echo "wordcount.sh: MPIMR_LAUNCHER is '$MPIMR_LAUNCHER': want srun or mpirun" >&2
+	exit 2
+	;;
+esac
 
 echo "job $SLURM_JOB_ID: ${SLURM_NTASKS:-1} ranks on ${SLURM_JOB_NUM_NODES:-1} node(s)" \
 	"($SLURM_JOB_NODELIST)"
