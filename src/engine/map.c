@@ -21,33 +21,16 @@ struct map_state {
 	mr_stream *stream;
 	const mr_job *job;
 	uint64_t records;
-	/* progress, rank 0 on a terminal only */
-	bool progress;
 	mr_reader *reader;
-	uint64_t my_bytes;
-	double last_report;
+	mr_progress_state *progress; /* --progress (progress.c) */
 };
-
-static void report_progress(struct map_state *s, bool final)
-{
-	double now = mr_now();
-	if (!final && now - s->last_report < 0.5)
-		return;
-	s->last_report = now;
-	double pct =
-		s->my_bytes ? 100.0 * (double)s->reader->bytes_read / (double)s->my_bytes : 100.0;
-	if (pct > 100.0)
-		pct = 100.0;
-	fprintf(stderr, "\rmap: %5.1f%% of rank 0's ranges%s", pct, final ? "\n" : "");
-	fflush(stderr);
-}
 
 static inline int on_record(void *arg, const char *rec, size_t len)
 {
 	struct map_state *s = arg;
 	s->records++;
-	if (s->progress && (s->records & 0xfffff) == 0)
-		report_progress(s, false);
+	if ((s->records & 0xffff) == 0)
+		mr_progress_tick(s->c, s->progress, s->reader->bytes_read);
 	s->em.rec = rec;
 	int rc = s->job->map(rec, len, &s->em);
 	if (rc == MR_ERR_INPUT && s->em.rejects->strict && s->em.rejects->count > 0)
@@ -227,19 +210,15 @@ static void set_destination(mr_ctx *c, struct map_state *s, mr_stream *st)
 	MR_UNUSED(vals);
 }
 
-int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out, mr_stream *st)
+static int map_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out,
+		      mr_stream *st, mr_progress_state *progress)
 {
 	/* The phase's fault point, for tests (fault.c). */
 	int fault = mr_fault(c, MR_PHASE_MAP);
 	if (fault != MR_OK)
 		return fault;
 	mr_reader r = {.fd = -1, .rule = c->job->record, .block_size = BLOCK_SIZE};
-	struct map_state s = {
-		.job = c->job,
-		.reader = &r,
-		.progress = c->rank == 0 && c->cfg->progress && c->cfg->verbosity > MR_QUIET &&
-			    isatty(2),
-	};
+	struct map_state s = {.job = c->job, .reader = &r, .progress = progress};
 	mr_values vals = mr_values_of(c->job);
 	mr_emitter_init(&s.em, mr_table_new(0, &vals), &vals);
 	set_destination(c, &s, st);
@@ -249,8 +228,6 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out, mr
 	s.em.files = &c->files;
 	c->rejects.strict = c->cfg->strict;
 	s.em.rejects = &c->rejects;
-	for (size_t i = 0; i < nranges; i++)
-		s.my_bytes += ranges[i].length;
 
 	int rc = read_ranges(c, ranges, nranges, &r, &s);
 	if (rc == MR_OK && c->job->map_end) {
@@ -264,8 +241,6 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out, mr
 	int frc = mr_emitter_finish(&s.em);
 	if (rc == MR_OK)
 		rc = frc;
-	if (s.progress)
-		report_progress(&s, true);
 
 	c->count[MR_C_BYTES_READ] = r.bytes_read;
 	c->count[MR_C_RECORDS] = s.records;
@@ -274,5 +249,14 @@ int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out, mr
 	c->count[MR_C_REJECTED] = c->rejects.count;
 	mr_reader_release(&r);
 	*out = s.em.table;
+	return rc;
+}
+
+int mr_map(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_table **out, mr_stream *st)
+{
+	mr_progress_state *progress = mr_progress_begin(c);
+	int rc = map_ranges(c, ranges, nranges, out, st, progress);
+	/* Even after a failure: rank 0 waits for every rank's last word. */
+	mr_progress_end(c, &progress, c->count[MR_C_BYTES_READ]);
 	return rc;
 }

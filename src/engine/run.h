@@ -67,6 +67,14 @@ typedef struct mr_ctx {
 	char stats_tmp[4096]; /* the statistics' temporary name, or "" */
 } mr_ctx;
 
+/* ---- --progress (progress.c) ---------------------------------------------
+ * Collective in effect: every rank begins and ends it in map; in between,
+ * tick as bytes are read.  Rank 0 prints map's progress over all ranks. */
+typedef struct mr_progress_state mr_progress_state;
+mr_progress_state *mr_progress_begin(mr_ctx *c);
+void mr_progress_tick(mr_ctx *c, mr_progress_state *p, uint64_t bytes);
+void mr_progress_end(mr_ctx *c, mr_progress_state **p, uint64_t bytes);
+
 /* ---- fault injection for tests (fault.c) ------------------------------
  * MPIMR_FAULT=RANK:PHASE:ACTION: at phase's fault point, that rank does
  * ACTION (exit, kill, fail, mpi, pause, sleep).  Returns MR_OK, or MR_ERR_IO
