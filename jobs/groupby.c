@@ -787,7 +787,7 @@ static int reduce(void *state, const char *key, size_t len, mr_iter *values, mr_
 			v[F_DISTINCT].f += 1;
 		if (i == (n - 1) / 2)
 			v[F_MEDIAN].f = x;
-		if (i == n / 2)
+		if (i == n / 2 && n % 2 == 0) /* the mean of the middle two */
 			v[F_MEDIAN].f = (v[F_MEDIAN].f + x) / 2;
 		v[F_SUM].f += x;
 		last = x;

@@ -129,19 +129,15 @@ int mr_emit_record(mr_emitter *out, const void *rec, size_t len)
 	return append(out, rec, len, NULL, 0);
 }
 
-/* Whether a job said why with mr_log since the last mr_job_failed. */
-static bool job_said;
-
 void mr_job_failed(const char *job, const char *what, int rc)
 {
-	if (!job_said)
+	if (!mr_said_take())
 		mr_rank_error("job '%s': %s failed: %s", job, what, mr_strerror(rc));
-	job_said = false;
 }
 
 void mr_log(const mr_emitter *out, const char *fmt, ...)
 {
-	job_said = true;
+	mr_said_mark();
 	char msg[1024];
 	va_list ap;
 	va_start(ap, fmt);

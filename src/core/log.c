@@ -78,6 +78,53 @@ void mr_rank_error(const char *fmt, ...)
 	va_end(ap);
 }
 
+/* Whether the reason of a failure was said already (mr_log, mr_defer). */
+static bool said;
+
+void mr_said_mark(void)
+{
+	said = true;
+}
+
+bool mr_said_take(void)
+{
+	bool was = said;
+	said = false;
+	return was;
+}
+
+/* The first error this rank deferred, to be said once for all ranks. */
+static char deferred[1024];
+
+void mr_defer(const char *fmt, ...)
+{
+	said = true;
+	if (deferred[0])
+		return;
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(deferred, sizeof(deferred), fmt, ap);
+	va_end(ap);
+}
+
+void mr_deferred_say(MPI_Comm comm)
+{
+	int rank, size;
+	MR_MPI(MPI_Comm_rank(comm, &rank));
+	MR_MPI(MPI_Comm_size(comm, &size));
+	int mine[2] = {deferred[0] ? rank : INT_MAX, deferred[0] != 0}, first[2];
+	MR_MPI(MPI_Allreduce(&mine[0], &first[0], 1, MPI_INT, MPI_MIN, comm));
+	MR_MPI(MPI_Allreduce(&mine[1], &first[1], 1, MPI_INT, MPI_SUM, comm));
+	if (first[0] == rank) {
+		if (first[1] > 1)
+			mr_rank_error("%s (and on %d other rank%s)", deferred, first[1] - 1,
+				      first[1] > 2 ? "s" : "");
+		else
+			mr_rank_error("%s", deferred);
+	}
+	deferred[0] = '\0';
+}
+
 void mr_mpi_fail(const char *call, int code, const char *file, int line)
 {
 	char text[MPI_MAX_ERROR_STRING] = "";

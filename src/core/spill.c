@@ -4,7 +4,8 @@
  * unnamed (O_TMPFILE) or unlinked at once, so that nothing of it outlives
  * the process, however it ends: kill -9 included.  Runs are appended to it
  * as extents and read back with pread; the space of a run that has been
- * read for the last time is given back (a punched hole).
+ * read for the last time is given back (a punched hole).  A full or missing
+ * --tmp is met by many ranks at once: its error is said once (mr_defer).
  */
 #define _GNU_SOURCE /* O_TMPFILE, fallocate */
 #include "core/runs.h"
@@ -43,7 +44,7 @@ static int spill_open(mr_spill *s)
 	const char *dir = spill_dir(s);
 	s->fd = mr_spill_tmpfile(s);
 	if (s->fd < 0) {
-		mr_rank_error("cannot make a spill file in '%s' (--tmp): %s", dir, strerror(errno));
+		mr_defer("cannot make a spill file in '%s' (--tmp): %s", dir, strerror(errno));
 		s->failed = true;
 		return MR_ERR_IO;
 	}
@@ -62,8 +63,8 @@ int mr_spill_write(mr_spill *s, const void *p, size_t n, uint64_t *off)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
-			mr_rank_error("cannot write a spill file in '%s' (--tmp): %s", spill_dir(s),
-				      k < 0 ? strerror(errno) : "no progress");
+			mr_defer("cannot write a spill file in '%s' (--tmp): %s", spill_dir(s),
+				 k < 0 ? strerror(errno) : "no progress");
 			s->failed = true;
 			return MR_ERR_IO;
 		}
@@ -81,8 +82,8 @@ int mr_spill_read(mr_spill *s, uint64_t off, void *p, size_t n)
 		if (k < 0 && errno == EINTR)
 			continue;
 		if (k <= 0) {
-			mr_rank_error("cannot read a spill file in '%s' (--tmp): %s", spill_dir(s),
-				      k < 0 ? strerror(errno) : "it is shorter than written");
+			mr_defer("cannot read a spill file in '%s' (--tmp): %s", spill_dir(s),
+				 k < 0 ? strerror(errno) : "it is shorter than written");
 			s->failed = true;
 			return MR_ERR_IO;
 		}

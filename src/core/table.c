@@ -402,7 +402,9 @@ static MR_ALWAYS_INLINE int upsert(mr_table *t, enum mr_vkind kind, mr_combine_f
 	if (t->count * MAX_LOAD_DEN > (t->mask + 1) * MAX_LOAD_NUM) {
 		/* Past its limit it says so instead of growing; at 70% full it
 		 * has room for the rest of a batch before it is emptied. */
-		if (t->limit && mr_table_memory(t) + (t->mask + 1) * sizeof(struct slot) > t->limit)
+		if (t->limit &&
+		    (t->mask + 1) * 2 * sizeof(struct slot) + t->arena.len + t->varena.len >
+			    t->limit)
 			t->over = true;
 		else
 			grow(t);
@@ -489,7 +491,10 @@ void mr_table_set_limit(mr_table *t, size_t bytes)
 
 bool mr_table_over(const mr_table *t)
 {
-	return t->over || (t->limit && mr_table_memory(t) > t->limit);
+	/* The arenas' bytes in use: what they keep for reuse after a clear
+	 * is no reason to spill again. */
+	size_t used = (t->mask + 1) * sizeof(struct slot) + t->arena.len + t->varena.len;
+	return t->over || (t->limit && used > t->limit);
 }
 
 void mr_table_clear(mr_table *t)

@@ -163,6 +163,16 @@ void mr_rank_error(const char *fmt, ...) MR_PRINTF(1, 2);
 /* Ends the whole job from this rank alone, for a fault only it sees (print
  * why first): removes what mr_cleanup_add registered, then MPI_Abort. */
 _Noreturn void mr_abort(void);
+/* A failure whose reason has been said (by the job's mr_log, or deferred):
+ * mr_said_take tells it once, and forgets. */
+void mr_said_mark(void);
+bool mr_said_take(void);
+/* An error that many ranks may see at once (a full or missing --tmp):
+ * kept, the first only, and said once by mr_deferred_say. */
+void mr_defer(const char *fmt, ...) MR_PRINTF(1, 2);
+/* Collective, after a failure is agreed on: the lowest rank that deferred an
+ * error says it, with how many other ranks had one. */
+void mr_deferred_say(MPI_Comm comm);
 /* Prints an MPI failure with the call, rank and place, then aborts the job. */
 _Noreturn void mr_mpi_fail(const char *call, int code, const char *file, int line);
 #define MR_MPI(call)                                                    \

@@ -190,7 +190,7 @@ static int spill_collected(void *arg)
 }
 
 /* Where map's pairs go, by the job's plan (stream.c): a table that spills
- * past half the budget, or the stream's run. */
+ * past a third of the budget, or the stream's run. */
 static void set_destination(mr_ctx *c, struct map_state *s, mr_stream *st)
 {
 	mr_values vals = mr_values_of(c->job);
@@ -199,7 +199,9 @@ static void set_destination(mr_ctx *c, struct map_state *s, mr_stream *st)
 	s->stream = st;
 	s->em.full_arg = s;
 	if (plan == MR_PLAN_COMBINE) {
-		mr_table_set_limit(s->em.table, (size_t)(c->budget / 2));
+		/* A third: sorting it for the spill takes about as much again
+		 * (64 bytes a key: the pairs, and the radix sort's two arrays). */
+		mr_table_set_limit(s->em.table, (size_t)(c->budget / 3));
 		s->em.full = spill_table;
 		return;
 	}

@@ -74,20 +74,40 @@ void mr_pairs_sort(mr_pair *p, size_t n, mr_pair_cmp cmp)
 		a = b;
 		b = t;
 	}
-	mr_pair *sorted = mr_malloc(mr_mul(n, sizeof(*sorted)));
-	for (size_t i = 0; i < n; i++)
-		sorted[i] = p[a[i].i];
+	free(b);
+	/* The runs of equal prefixes, to sort in full once p is in order. */
+	size_t *runs = NULL, cap = 0, k = 0;
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i + 1; j < n && a[j].prefix == a[i].prefix; j++)
 			;
-		if (j - i > 1) /* a function pointer through void *: POSIX allows it */
-			qsort_r(sorted + i, j - i, sizeof(*sorted), cmp_for_qsort,
-				__extension__(void *) cmp);
+		if (j - i > 1) {
+			MR_GROW(runs, cap, k + 2);
+			runs[k++] = i;
+			runs[k++] = j;
+		}
 	}
-	memcpy(p, sorted, n * sizeof(*p));
-	free(sorted);
+	/* p[j] becomes the old p[a[j].i], cycle by cycle, in place: no third
+	 * array of pairs while the table being spilled is still held. */
+	for (size_t j = 0; j < n; j++) {
+		if (a[j].i == SIZE_MAX)
+			continue;
+		mr_pair first = p[j];
+		for (size_t at = j;;) {
+			size_t from = a[at].i;
+			a[at].i = SIZE_MAX;
+			if (from == j) {
+				p[at] = first;
+				break;
+			}
+			p[at] = p[from];
+			at = from;
+		}
+	}
 	free(a);
-	free(b);
+	for (size_t r = 0; r < k; r += 2) /* a function pointer through void *: POSIX */
+		qsort_r(p + runs[r], runs[r + 1] - runs[r], sizeof(*p), cmp_for_qsort,
+			__extension__(void *) cmp);
+	free(runs);
 }
 
 void mr_sample(mr_buf *samples, const mr_pair *sorted, size_t n)

@@ -89,16 +89,21 @@ static void summary(const mr_ctx *c, const struct gathered *g)
 		phase_line(g, MR_PHASE_REDUCE, what, 0);
 	}
 	static const char *const order[] = {"by count", "by key", "none"};
-	snprintf(what, sizeof(what), "%llu key%s %s", (unsigned long long)keys, plural(keys),
-		 order[c->cfg->order]);
+	bool records_out = c->job->result == MR_RESULT_RECORDS;
+	const char *noun = records_out ? "record" : "key";
+	snprintf(what, sizeof(what), "%llu %s%s %s", (unsigned long long)keys, noun, plural(keys),
+		 records_out ? (c->job->reduce ? "by key" : "in input order")
+		 : mr_values_of(c->job).kind == MR_VK_BYTES ? "by key"
+							    : order[c->cfg->order]);
 	phase_line(g, MR_PHASE_ORDER, what, 0);
 	struct stat st;
 	double size = stat(c->cfg->output, &st) == 0 ? (double)st.st_size : 0;
 	snprintf(what, sizeof(what), "%s", mr_human_bytes(size, b1, sizeof(b1)));
 	phase_line(g, MR_PHASE_WRITE, what, 0);
-	mr_info("%s: %llu record%s, %llu distinct key%s in %.3f s on %d rank%s; wrote %s",
-		c->job->name, (unsigned long long)records, plural(records),
-		(unsigned long long)keys, plural(keys), g->wall, g->n, plural((uint64_t)g->n),
+	mr_info("%s: %llu record%s%s, %llu %s%s in %.3f s on %d rank%s; wrote %s", c->job->name,
+		(unsigned long long)records, plural(records), records_out ? " in" : "",
+		(unsigned long long)keys, records_out ? "out" : "distinct key",
+		records_out ? "" : plural(keys), g->wall, g->n, plural((uint64_t)g->n),
 		c->cfg->output);
 }
 

@@ -4,7 +4,10 @@
  */
 #include "engine/stream.h"
 
+#include <errno.h>
 #include <limits.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <stdlib.h>
 
 const char *const mr_phase_names[MR_NPHASES] = {
@@ -23,6 +26,8 @@ int mr_end_phase(mr_ctx *c, enum mr_phase p, double *t, int rc)
 	double now = mr_now();
 	c->phase[p] = now - *t;
 	rc = mr_agree(c->comm, rc);
+	if (rc != MR_OK)
+		mr_deferred_say(c->comm);
 	*t = mr_now();
 	return rc;
 }
@@ -96,6 +101,19 @@ static int set_budget(mr_ctx *c)
 	}
 	if (c->budget < least)
 		rc = MR_ERR_NOMEM; /* said once, above, by one rank of each node */
+	struct stat st;
+	const char *tmp = c->cfg->tmpdir;
+	if (rc == MR_OK && tmp) { /* on every rank: it is node-local disk */
+		if (stat(tmp, &st) != 0)
+			mr_defer("cannot use --tmp '%s': %s", tmp, strerror(errno));
+		else if (!S_ISDIR(st.st_mode))
+			mr_defer("cannot use --tmp '%s': %s", tmp, strerror(ENOTDIR));
+		else if (access(tmp, W_OK | X_OK) != 0)
+			mr_defer("cannot use --tmp '%s': %s", tmp, strerror(errno));
+		else
+			tmp = NULL;
+		rc = tmp ? MR_ERR_IO : MR_OK;
+	}
 	return mr_agree(c->comm, rc);
 }
 
@@ -209,6 +227,8 @@ int mr_run(const mr_job *job, const mr_config *cfg, MPI_Comm comm)
 	if (rc == MR_OK)
 		rc = mr_report(&c, mr_now() - t0);
 	mr_cleanup_now(); /* a failed run's temporary files */
+	if (rc != MR_OK)
+		mr_deferred_say(c.comm); /* any not said at a phase's end */
 	/* The same status on every rank: the failure a rank saw itself, rather
 	 * than "another rank failed" (the highest, if several differ). */
 	int mine = rc == MR_ERR_REMOTE ? INT_MIN : rc;

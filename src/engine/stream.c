@@ -64,8 +64,10 @@ static int add_sorted(mr_ctx *c, mr_stream *st, mr_pair *p, size_t n, bool to_di
 		if (to_disk && r->tail.len >= block)
 			rc = mr_frames_flush(r, &c->spill);
 	}
-	if (to_disk && rc == MR_OK)
+	if (to_disk && rc == MR_OK) {
 		rc = mr_frames_flush(r, &c->spill);
+		mr_buf_release(&r->tail); /* it is done: keep no buffer for it */
+	}
 	st->spilled |= to_disk;
 	c->count[MR_C_RUNS_SPILLED] += to_disk;
 	return rc;

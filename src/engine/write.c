@@ -139,15 +139,16 @@ static void write_root_attrs(struct out *o)
 	attr_u64(o->file, "nranks", (uint64_t)c->nranks);
 	attr_str(o->file, "created_utc", created);
 	/* For a reader with h5dump or h5ls only (h5dump -A shows it). */
-	attr_str(o->file, "description",
-		 c->job->result == MR_RESULT_RECORDS
-			 ? "an mpimr result: records; record i is /JOB/record_bytes[record_offsets[i]:"
-			   "record_offsets[i+1]]; read it with `mpimr show FILE` or, in Python, "
-			   "mpimr.read(FILE) (python/mpimr)"
-			 : "an mpimr result: a table; key i is /JOB/key_bytes[key_offsets[i]:"
-			   "key_offsets[i+1]], its value row i of /JOB/values (see the group's "
-			   "value_kind); read it with `mpimr show FILE` or, in Python, "
-			   "mpimr.read(FILE) (python/mpimr)");
+	attr_str(
+		o->file, "description",
+		c->job->result == MR_RESULT_RECORDS
+			? "an mpimr result: records; record i is /JOB/record_bytes[record_offsets[i]:"
+			  "record_offsets[i+1]]; read it with `mpimr show FILE` or, in Python, "
+			  "mpimr.read(FILE) (python/mpimr)"
+			: "an mpimr result: a table; key i is /JOB/key_bytes[key_offsets[i]:"
+			  "key_offsets[i+1]], its value row i of /JOB/values (see the group's "
+			  "value_kind); read it with `mpimr show FILE` or, in Python, "
+			  "mpimr.read(FILE) (python/mpimr)");
 	free(args);
 	free(created);
 	mr_buf_release(&argv);
