@@ -75,7 +75,7 @@ static int append(mr_emitter *out, const void *key, size_t len, const void *val,
 		.key = len ? key : "", .klen = (uint32_t)len, .val = vlen ? val : "", .vlen = vlen};
 	mr_frames_add(out->run, &p);
 	out->pairs++;
-	if (out->full && out->run->tail.len > out->run_limit)
+	if (out->full && mr_frames_to_sort(out->run) > out->run_limit)
 		out->status = out->full(out->full_arg);
 	return out->status;
 }

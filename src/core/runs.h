@@ -95,6 +95,14 @@ void mr_frames_add_bytes(mr_frames *r, const void *p, size_t n);
 int mr_frames_flush(mr_frames *r, mr_spill *s);
 /* Frees the run's memory and its space in the store; it is empty after. */
 void mr_frames_release(mr_frames *r, mr_spill *s);
+/* What sorting the pairs of a run held in memory takes: each pair's array
+ * entry and the radix sort's two arrays (partition.c), 64 bytes a pair. */
+#define MR_SORT_BYTES_PER_PAIR 64
+/* Bytes of memory the run's tail holds and sorting it would take. */
+static inline uint64_t mr_frames_to_sort(const mr_frames *r)
+{
+	return r->tail.len + MR_SORT_BYTES_PER_PAIR * r->pairs;
+}
 /* Bytes of memory the run holds. */
 static inline size_t mr_frames_memory(const mr_frames *r)
 {

@@ -115,7 +115,7 @@ struct mr_emitter {
 	enum mr_emit_mode mode;
 	bool special; /* not the fast path of mr_emit: fields, or a run */
 	struct mr_frames *run;
-	size_t run_limit; /* bytes of run memory before full is called */
+	size_t run_limit; /* bytes (mr_frames_to_sort) before full is called */
 	/* Called when the table is over its limit, or the run past run_limit:
 	 * it empties them (spills).  MR_OK or a failure. */
 	int (*full)(void *arg);

@@ -208,7 +208,9 @@ static void set_destination(mr_ctx *c, struct map_state *s, mr_stream *st)
 	mr_table_free(&s->em.table);
 	mr_emitter_to_run(&s->em, MR_EMIT_COLLECT, &st->collect);
 	s->em.full = spill_collected;
-	s->em.run_limit = (size_t)(plan == MR_PLAN_REDUCE ? c->budget / 3 : c->budget / 4);
+	/* Half the budget for the pairs and their sort (REDUCE); a map-only
+	 * job's records are not sorted, but counted alike. */
+	s->em.run_limit = (size_t)(c->budget / 2);
 	MR_UNUSED(vals);
 }
 

@@ -169,11 +169,12 @@ static int finished(mr_ctx *c, mr_combiner *cb)
 	return MR_OK;
 }
 
-/* Appends p to out, to disk past a quarter of the budget. */
+/* Appends p to out, to disk past an eighth of the budget (a phase's output
+ * is held while the next phase's sorts take their half). */
 static int put(mr_ctx *c, mr_frames *out, const mr_pair *p)
 {
 	mr_frames_add(out, p);
-	return out->tail.len > c->budget / 4 ? mr_frames_flush(out, &c->spill) : MR_OK;
+	return out->tail.len > c->budget / 8 ? mr_frames_flush(out, &c->spill) : MR_OK;
 }
 
 /* COMBINE: the received runs merged, each key's values combined, finished. */
@@ -259,7 +260,7 @@ static int reduce_all(mr_ctx *c, mr_frames *recv, mr_frames *out)
 		}
 		mr_frames_reader_release(&it.rd);
 		mr_frames_release(&group, &c->spill);
-		if (rc == MR_OK && out->tail.len > c->budget / 4)
+		if (rc == MR_OK && out->tail.len > c->budget / 8)
 			rc = mr_frames_flush(out, &c->spill);
 	}
 	if (rc == MR_OK && m.status != MR_OK)
@@ -327,7 +328,7 @@ static int count_runs(mr_ctx *c, mr_frames *res, mr_stream *st)
 				.key = keys.data, .klen = p.klen + 8, .val = p.val, .vlen = p.vlen};
 			mr_frames_add(&chunk, &q);
 		}
-		if (chunk.pairs > 0 && (!more || chunk.tail.len > c->budget / 4)) {
+		if (chunk.pairs > 0 && (!more || mr_frames_to_sort(&chunk) > c->budget / 2)) {
 			mr_frames_release(&st->collect, NULL);
 			st->collect = chunk;
 			rc = mr_stream_collected(c, st, to_disk);

@@ -62,7 +62,8 @@ struct out {
 	mr_ctx *c;
 	hid_t file;
 	hid_t dxpl; /* collective transfer */
-	int number; /* MR_NUMBER values: 0 all integers, 1 some float; -1 no */
+	int number;    /* MR_NUMBER values: 0 all integers, 1 some float; -1 no */
+	bool reserved; /* rank 0 reserved the file's blocks */
 };
 
 static _Noreturn void write_failed(mr_ctx *c, const char *what);
@@ -603,17 +604,39 @@ static int create_file(struct out *o)
  * writes are checked as they go.  A full disk here is found before any
  * collective write has begun, by rank 0 alone: it says so and ends the job.
  */
-static void reserve(mr_ctx *c, uint64_t size)
+static bool reserve(mr_ctx *c, uint64_t size)
 {
 	int fd = open(c->tmp_path, O_WRONLY);
 	if (fd < 0)
-		return; /* the writes will say why */
+		return false; /* the writes will say why */
 	int err = fallocate(fd, FALLOC_FL_KEEP_SIZE, 0, (off_t)size) == 0 ? 0 : errno;
 	close(fd);
 	if (err == ENOSPC || err == EDQUOT || err == EFBIG) {
 		mr_error("cannot write '%s': %s", c->cfg->output, strerror(err));
 		mr_abort();
 	}
+	return err == 0;
+}
+
+/*
+ * Without a reservation, before the close: HDF5 writes its metadata in
+ * H5Fclose, and a rank whose part of it fails goes on into the collective
+ * close while the others still wait in the flush (seen: MPI_File_close
+ * against MPI_File_set_view), where nothing can reach them.  So rank 0 looks
+ * at the room first, and if the disk filled up meanwhile every rank ends the
+ * job here, saying so once.  What is left: a disk that fills in the moment
+ * between this look and the close, on a filesystem that cannot reserve.
+ */
+static void check_room_to_close(struct out *o)
+{
+	mr_ctx *c = o->c;
+	/* Once every rank's writes are done: the pieces are independent, so a
+	 * rank may reach here while another still writes. */
+	MR_MPI(MPI_Barrier(c->comm));
+	int full = c->rank == 0 && check_room(c, UINT64_C(1) << 20) != MR_OK;
+	MR_MPI(MPI_Bcast(&full, 1, MPI_INT, 0, c->comm));
+	if (full)
+		mr_abort(); /* rank 0 said why; the temporary file goes */
 }
 
 /* A write failed on this rank: says why, found by asking the filesystem for
@@ -677,6 +700,8 @@ static int check_written(mr_ctx *c)
 static int close_file(struct out *o)
 {
 	mr_ctx *c = o->c;
+	if (!o->reserved)
+		check_room_to_close(o);
 	H5Pclose(o->dxpl);
 	if (H5Fclose(o->file) < 0)
 		write_failed(c, "H5Fclose");
@@ -696,8 +721,9 @@ int mr_write(mr_ctx *c, const mr_frames *res)
 		return rc;
 	/* MPIMR_TEST_NO_RESERVE: as on a filesystem that cannot reserve, for
 	 * the tests of the checked writes. */
-	if (c->rank == 0 && !getenv("MPIMR_TEST_NO_RESERVE"))
-		reserve(c, size);
+	int reserved = c->rank == 0 && !getenv("MPIMR_TEST_NO_RESERVE") && reserve(c, size);
+	MR_MPI(MPI_Bcast(&reserved, 1, MPI_INT, 0, c->comm));
+	o.reserved = reserved;
 	/* Each rank writes its pieces when it has them: independent transfers
 	 * (every dataset is created, so allocated, collectively first). */
 	o.dxpl = MR_H5(H5Pcreate(H5P_DATASET_XFER));
