@@ -265,6 +265,14 @@ typedef struct mr_child {
 	int in;	 /* its standard input, to write (non-blocking) */
 	int out; /* its standard output, to read (non-blocking) */
 	int err; /* its standard error, to read (non-blocking) */
+	/* The engine's: a read end of its input, so that what it leaves
+	 * unread can be counted; its status once it has ended. */
+	int in_unread;
+	int status;
+	int ended;
+	/* After mr_child_wait: bytes written to its input that it never read
+	 * (a command that stops early, like head -1). */
+	size_t unread;
 } mr_child;
 
 /*
@@ -274,13 +282,19 @@ typedef struct mr_child {
  * MPIMR_NRANKS, in a process group of its own.  Local.  If the run fails or
  * is stopped, the engine kills that process group (SIGKILL) before it ends;
  * a rank killed outright (kill -9) cannot, and leaves the command to its
- * input's end of file.  Returns MR_OK, or MR_ERR_JOB with
- * the reason printed.
+ * input's end of file.  cmd must stay valid until mr_child_wait (--timeout
+ * names it).  Returns MR_OK, or MR_ERR_JOB with the reason printed.
  */
 int mr_spawn(const char *cmd, const char *const *env, mr_child *child);
 /* Waits for a command mr_spawn started to end, after closing its input;
- * *status as waitpid gives it.  Local.  MR_OK or MR_ERR_JOB. */
+ * *status as waitpid gives it, child->unread what it left of its input.
+ * Local.  MR_OK or MR_ERR_JOB. */
 int mr_child_wait(mr_child *child, int *status);
+/* Whether the command has ended (1) or not (0), without waiting for it (mr_child_wait
+ * still follows).  Its input's pipe stays open while it runs and after (so
+ * writing to a command that ended does not fail with EPIPE but fills the
+ * pipe): a job that waits to write asks this.  Local. */
+int mr_child_ended(mr_child *child);
 
 /* The job's state (what its setup made, or mr_config.job_state), for map. */
 void *mr_state(const mr_emitter *out);
@@ -305,6 +319,10 @@ mr_origin mr_record_origin(const mr_emitter *out);
  * run then fails naming the first malformed record and writes no output.
  */
 int mr_reject(mr_emitter *out, const char *why);
+/* As mr_reject, for a line that a command the job runs wrote (its output
+ * line number line, from 1) rather than a record of the input, which the
+ * run names as "map output of rank R, line N: why".  During map only. */
+int mr_reject_output(mr_emitter *out, uint64_t line, const char *why);
 
 /* Which global order the output file is written in. */
 enum mr_order {

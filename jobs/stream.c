@@ -153,6 +153,15 @@ static int read_some(struct stream *st, struct proc *p, mr_emitter *out, bool er
 	return MR_OK;
 }
 
+/* It will not read what is left for it: dropped, its input closed. */
+static void stop_feeding(struct proc *p)
+{
+	p->stopped_reading = true;
+	p->inlen = 0;
+	close(p->ch.in);
+	p->ch.in = -1;
+}
+
 static void write_some(struct proc *p)
 {
 	ssize_t k = write(p->ch.in, p->in, p->inlen);
@@ -161,10 +170,7 @@ static void write_some(struct proc *p)
 		p->inlen -= (size_t)k;
 		mr_progress();
 	} else if (k < 0 && errno == EPIPE) { /* it stopped reading */
-		p->stopped_reading = true;
-		p->inlen = 0;
-		close(p->ch.in);
-		p->ch.in = -1;
+		stop_feeding(p);
 	}
 }
 
@@ -193,8 +199,14 @@ static int pump(struct stream *st, struct proc *p, mr_emitter *out, size_t goal,
 			f[ierr = n++] = (struct pollfd){.fd = p->ch.err, .events = POLLIN};
 		if (n == 0)
 			return MR_OK;
-		if (poll(f, (nfds_t)n, 1000) <= 0)
+		/* Only its input left: it may have ended without reading it all
+		 * (our read end keeps the pipe open, so no write fails). */
+		bool only_input = p->out_eof && p->err_eof;
+		if (poll(f, (nfds_t)n, only_input ? 10 : 1000) <= 0) {
+			if (iin >= 0 && mr_child_ended(&p->ch))
+				stop_feeding(p);
 			continue;
+		}
 		int rc = MR_OK;
 		if (iin >= 0 && f[iin].revents)
 			write_some(p);
@@ -285,6 +297,8 @@ static int finish(struct stream *st, struct proc *p, mr_emitter *out)
 	close(p->ch.err);
 	if (wrc != MR_OK)
 		return wrc;
+	if (p->ch.unread > 0)
+		p->stopped_reading = true;
 	if (!WIFEXITED(status) || WEXITSTATUS(status) != 0 || p->stopped_reading) {
 		say_failure(p, status);
 		return MR_ERR_JOB;
@@ -316,10 +330,8 @@ static bool parse_number(struct stream *st, const char *s, size_t n, mr_value v[
 			ok = false;
 	}
 	if (!ok || !digits) {
-		snprintf(st->why, sizeof(st->why),
-			 "map output line %" PRIu64 ": value '%.*s' is not "
-			 "a number",
-			 st->lines, (int)(n < 40 ? n : 40), s);
+		snprintf(st->why, sizeof(st->why), "value '%.*s' is not a number",
+			 (int)(n < 40 ? n : 40), s);
 		return false;
 	}
 	memcpy(b, s, n);
@@ -330,9 +342,7 @@ static bool parse_number(struct stream *st, const char *s, size_t n, mr_value v[
 		v[1].u = MR_NUMBER_INT;
 		if (errno == ERANGE) {
 			snprintf(st->why, sizeof(st->why),
-				 "map output line %" PRIu64 ": integer "
-				 "'%s' is out of the 64-bit range",
-				 st->lines, b);
+				 "integer '%s' is out of the 64-bit range", b);
 			return false;
 		}
 		return true;
@@ -355,7 +365,7 @@ static int map_line(struct stream *st, mr_emitter *out, const char *l, size_t n)
 		return mr_emit_bytes(out, l, klen, val, vlen);
 	mr_value v[2] = {{.i = 1}, {.u = MR_NUMBER_INT}};
 	if (st->mode != M_COUNT && !parse_number(st, val, vlen, v))
-		return mr_reject(out, st->why);
+		return mr_reject_output(out, st->lines, st->why);
 	return mr_emit_fields(out, l, klen, v);
 }
 

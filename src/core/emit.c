@@ -195,7 +195,10 @@ static void cut_utf8(char *s)
 		s[i - 1] = '\0';
 }
 
-int mr_reject(mr_emitter *out, const char *why)
+/* Counts a rejected record or line, and keeps it if it is among the rank's
+ * first few by (file, offset, line). */
+static int reject_at(mr_emitter *out, uint64_t file, uint64_t offset, uint64_t line,
+		     const char *why)
 {
 	mr_rejects *rj = out->rejects;
 	if (!rj) {
@@ -203,19 +206,17 @@ int mr_reject(mr_emitter *out, const char *why)
 		return MR_ERR_JOB;
 	}
 	rj->count++;
-	mr_origin o = mr_record_origin(out);
-	/* Keep the first few in input order: (file, offset) ascending. */
 	size_t k = rj->nshown;
-	while (k > 0 && (rj->shown[k - 1].file > o.file ||
-			 (rj->shown[k - 1].file == o.file && rj->shown[k - 1].offset > o.offset)))
+	while (k > 0 && (rj->shown[k - 1].file > file ||
+			 (rj->shown[k - 1].file == file && rj->shown[k - 1].offset > offset)))
 		k--;
 	if (k < MR_REJECT_SHOW) {
 		size_t last = rj->nshown < MR_REJECT_SHOW ? rj->nshown : MR_REJECT_SHOW - 1;
 		memmove(&rj->shown[k + 1], &rj->shown[k], (last - k) * sizeof(rj->shown[0]));
 		mr_reject_at *r = &rj->shown[k];
-		r->file = o.file;
-		r->offset = o.offset;
-		r->line = 0;
+		r->file = file;
+		r->offset = offset;
+		r->line = line;
 		/* One line, whatever the job passed: control bytes become '?'. */
 		snprintf(r->why, sizeof(r->why), "%s", why && *why ? why : "malformed");
 		for (char *c = r->why; *c; c++)
@@ -226,6 +227,19 @@ int mr_reject(mr_emitter *out, const char *why)
 			rj->nshown++;
 	}
 	return rj->strict ? MR_ERR_INPUT : MR_OK;
+}
+
+int mr_reject(mr_emitter *out, const char *why)
+{
+	mr_origin o = mr_record_origin(out);
+	return reject_at(out, o.file, o.offset, 0, why);
+}
+
+int mr_reject_output(mr_emitter *out, uint64_t line, const char *why)
+{
+	int rank;
+	MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+	return reject_at(out, MR_REJECT_OUTPUT, (uint64_t)rank, line, why);
 }
 
 void mr_emitter_init(mr_emitter *e, mr_table *t, const mr_values *vals)

@@ -9,6 +9,11 @@
  * nothing but set up its standard streams and exec /bin/sh.  The pipes are
  * close-on-exec on our side, so the command holds none of MPI's sockets or
  * files open, and its ends are the only ones it gets.
+ *
+ * We keep a read end of the command's input too: when it ends, what is left
+ * in that pipe is what it never read.  A command that stops reading early
+ * (head -1) with all its input already in the pipe would otherwise pass
+ * unnoticed, as no write fails.
  */
 #define _GNU_SOURCE /* pipe2 */
 #include "core/util.h"
@@ -19,6 +24,7 @@
 #include <spawn.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/ioctl.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -89,15 +95,16 @@ int mr_spawn(const char *cmd, const char *const *env, mr_child *child)
 	free(e);
 	posix_spawn_file_actions_destroy(&fa);
 	posix_spawnattr_destroy(&sa);
-	close(p[0][0]);
 	close(p[1][1]);
 	close(p[2][1]);
 	if (err) {
 		mr_rank_error("cannot start '%s': %s", cmd, strerror(err));
-		close(p[0][1]), close(p[1][0]), close(p[2][0]);
+		close(p[0][0]), close(p[0][1]), close(p[1][0]), close(p[2][0]);
 		return MR_ERR_JOB;
 	}
-	*child = (mr_child){.pid = pid, .in = p[0][1], .out = p[1][0], .err = p[2][0]};
+	mr_watchdog_command(cmd);
+	*child = (mr_child){
+		.pid = pid, .in = p[0][1], .out = p[1][0], .err = p[2][0], .in_unread = p[0][0]};
 	for (int i = 0; i < 3; i++) {
 		int fd = i == 0 ? child->in : i == 1 ? child->out : child->err;
 		fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
@@ -105,18 +112,36 @@ int mr_spawn(const char *cmd, const char *const *env, mr_child *child)
 	return mr_cleanup_child(pid) == MR_OK ? MR_OK : MR_ERR_JOB;
 }
 
+int mr_child_ended(mr_child *child)
+{
+	if (!child->ended && waitpid(child->pid, &child->status, WNOHANG) == child->pid)
+		child->ended = 1;
+	return child->ended;
+}
+
 int mr_child_wait(mr_child *child, int *status)
 {
 	if (child->in >= 0)
 		close(child->in);
 	child->in = -1;
-	pid_t r;
-	while ((r = waitpid(child->pid, status, 0)) < 0 && errno == EINTR)
+	pid_t r = child->pid;
+	while (!child->ended && (r = waitpid(child->pid, &child->status, 0)) < 0 && errno == EINTR)
 		;
 	mr_cleanup_forget_child(child->pid);
+	mr_watchdog_command(NULL);
+	int left = 0;
+	if (child->in_unread >= 0) {
+		if (ioctl(child->in_unread, FIONREAD, &left) != 0)
+			left = 0;
+		close(child->in_unread);
+		child->in_unread = -1;
+	}
+	child->unread = left > 0 ? (size_t)left : 0;
 	if (r < 0) {
 		mr_rank_error("cannot wait for a command: %s", strerror(errno));
 		return MR_ERR_JOB;
 	}
+	child->ended = 1;
+	*status = child->status;
 	return MR_OK;
 }

@@ -96,6 +96,9 @@ typedef struct mr_reject_at {
 	uint64_t file, offset, line; /* line: rank 0 counts it, 0 if it cannot */
 	char why[MR_REJECT_WHY];
 } mr_reject_at;
+/* The file of a line a job's command wrote (mr_reject_output): offset is
+ * then the rank, line the line's number in the command's output. */
+#define MR_REJECT_OUTPUT (UINT64_MAX - 1)
 /* Where an emitter's pairs go: into its table, combined (the fast path), or
  * appended to its run (map of a job that reduces all values, or of a
  * map-only job; and reduce's result). */

@@ -183,6 +183,9 @@ _Noreturn void mr_mpi_fail(const char *call, int code, const char *file, int lin
 	} while (0)
 /* Starts this rank's --timeout watchdog (watchdog.c); seconds 0: none. */
 void mr_watchdog_start(double seconds, int rank);
+/* The command this rank waits on now (mr_spawn; NULL: none), for the
+ * watchdog's message.  cmd must live until it is cleared. */
+void mr_watchdog_command(const char *cmd);
 /* Waits for a nonblocking MPI request, sleeping rather than spinning. */
 void mr_wait(MPI_Request *req);
 /* Rank 0's text (mine, which only rank 0 reads), as a new string on every

@@ -19,8 +19,14 @@
 #include <unistd.h>
 
 static atomic_uint_fast64_t ticks;
+static _Atomic(const char *) command;
 static double limit;
 static int wd_rank;
+
+void mr_watchdog_command(const char *cmd)
+{
+	atomic_store(&command, cmd);
+}
 
 void mr_progress(void)
 {
@@ -48,9 +54,12 @@ static void *watch(void *arg)
 		char host[256] = "?";
 		gethostname(host, sizeof(host) - 1);
 		host[sizeof(host) - 1] = '\0';
+		const char *cmd = atomic_load(&command);
 		fprintf(stderr,
-			"mpimr: rank %d on %s: no progress for %.0f s (--timeout); ending the run\n",
-			wd_rank, host, limit);
+			"mpimr: rank %d on %s: no progress for %.0f s (--timeout)%s%s%s; "
+			"ending the run\n",
+			wd_rank, host, limit, cmd ? ", waiting on command '" : "", cmd ? cmd : "",
+			cmd ? "'" : "");
 		fflush(stderr);
 		mr_cleanup_now();
 		_exit(1);

@@ -237,7 +237,8 @@ static int map_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_tabl
 	if (rc == MR_OK && c->job->map_end) {
 		s.em.rec = NULL;
 		rc = c->job->map_end(c->cfg->job_state, &s.em);
-		if (rc != MR_OK && rc != MR_ERR_NOMEM && rc != MR_ERR_LIMIT) {
+		bool strict_stop = rc == MR_ERR_INPUT && c->rejects.strict && c->rejects.count > 0;
+		if (rc != MR_OK && rc != MR_ERR_NOMEM && rc != MR_ERR_LIMIT && !strict_stop) {
 			mr_job_failed(c->job->name, "map", rc);
 			rc = MR_ERR_JOB;
 		}

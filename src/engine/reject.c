@@ -17,7 +17,9 @@ static int cmp_at(const void *x, const void *y)
 	const mr_reject_at *a = x, *b = y;
 	if (a->file != b->file)
 		return a->file < b->file ? -1 : 1;
-	return (a->offset > b->offset) - (a->offset < b->offset);
+	if (a->offset != b->offset)
+		return a->offset < b->offset ? -1 : 1;
+	return (a->line > b->line) - (a->line < b->line);
 }
 
 /* The line numbers of at[0..n), all in one file and in offset order: 1 + the
@@ -59,13 +61,20 @@ static char *describe(const mr_ctx *c, mr_reject_at *all, size_t n)
 	for (size_t i = 0, j; i < n; i = j) {
 		for (j = i + 1; j < n && all[j].file == all[i].file; j++)
 			;
-		count_lines(mr_file_path(&c->files, (size_t)all[i].file), all + i, j - i);
+		if (all[i].file != MR_REJECT_OUTPUT)
+			count_lines(mr_file_path(&c->files, (size_t)all[i].file), all + i, j - i);
 	}
 	mr_buf text = {0};
 	for (size_t i = 0; i < n; i++) {
-		const char *path = mr_file_path(&c->files, (size_t)all[i].file);
+		const char *path = all[i].file == MR_REJECT_OUTPUT
+					   ? "map output"
+					   : mr_file_path(&c->files, (size_t)all[i].file);
 		char head[64];
-		if (all[i].line)
+		if (all[i].file == MR_REJECT_OUTPUT)
+			snprintf(head, sizeof(head),
+				 " of rank %llu, line %llu: ", (unsigned long long)all[i].offset,
+				 (unsigned long long)all[i].line);
+		else if (all[i].line)
 			snprintf(head, sizeof(head), ":%llu: ", (unsigned long long)all[i].line);
 		else
 			snprintf(head, sizeof(head),

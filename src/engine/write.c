@@ -61,7 +61,7 @@ static _Noreturn void h5_fail(const char *what, const char *file, int line)
 struct out {
 	mr_ctx *c;
 	hid_t file;
-	hid_t dxpl; /* collective transfer */
+	hid_t dxpl;    /* collective transfer */
 	int number;    /* MR_NUMBER values: 0 all integers, 1 some float; -1 no */
 	bool reserved; /* rank 0 reserved the file's blocks */
 };
@@ -460,8 +460,12 @@ static void write_table(struct out *o, const mr_frames *res)
 	attr_str(g, "layout", records ? "records" : "table");
 	if (!records)
 		attr_str(g, "value_kind", value_kind_name(o));
+	/* As the summary line says it (report.c): byte values have no count
+	 * and stay in key order. */
 	attr_str(g, "order",
-		 records ? (c->job->reduce ? "key" : "input") : order_names[c->cfg->order]);
+		 records				    ? (c->job->reduce ? "key" : "input")
+		 : mr_values_of(c->job).kind == MR_VK_BYTES ? "key"
+							    : order_names[c->cfg->order]);
 	attr_u64(g, records ? "records_out" : "distinct_keys", all.n);
 	attr_write(g, "total",
 		   f64		    ? H5T_NATIVE_DOUBLE
