@@ -15,7 +15,9 @@ import sys
 
 def main():
     threshold = float(sys.argv[1]) if len(sys.argv) > 1 else 1000
-    out = sys.stdout
+    # Our own buffer: under PYTHONUNBUFFERED=1 (common in containers)
+    # sys.stdout would make a write, and wake the reader, for every line.
+    out = open(sys.stdout.fileno(), "w", encoding="utf-8", newline="\n", buffering=1 << 16)
     for line in sys.stdin:
         if not line.strip():
             continue
@@ -24,6 +26,7 @@ def main():
         if s > threshold:
             row["sum_val"] = s
             out.write(json.dumps(row) + "\n")
+    out.flush()
 
 
 if __name__ == "__main__":
