@@ -5,6 +5,12 @@ for them today.
   bench/jobs.sh [--jobs grep,invindex,groupby] [--size 200M] [--runs 5]
                 [--np "1 2 4"] [--pattern ERE] [--mpimr build/mpimr]
                 [--timeout 600] [--out DIR] [--smoke] [--keep] [--no-install]
+  bench/jobs.sh --jobs stream [--stream-size 300M] [--json-lines 500000] ...
+
+`--jobs stream` is the streaming family: stream-cat (`mpimr stream --map cat`,
+map only, against `cat`) and stream-json (examples/python/json_mapper.py
+under `mpimr stream`, against `cat FILES | python3 json_mapper.py` and GNU
+`parallel --pipe`).
 
 Each job gets its own generated input (data/bench/, made once and reused) and
 its own peers; every (job, peer, process count) configuration runs once per
@@ -31,6 +37,8 @@ import run as R  # noqa: E402  (bench/run.py: the word-count benchmark)
 
 ROOT, DATA, PY, PEERS_DIR = R.ROOT, R.DATA, R.PY, R.PEERS_DIR
 OPS = ["count", "sum", "mean", "min", "max"]
+JSON_MAPPER = ROOT / "examples" / "python" / "json_mapper.py"
+STREAM_JOBS = ["stream-cat", "stream-json"]
 REGIONS = ["north", "north-east", "east", "south-east", "south", "south-west", "west",
            "north-west", "centre", "islands", "overseas", "online"]
 
@@ -55,6 +63,15 @@ JOBS = {
         ("awk", "`awk -F,` (count, sum)", False),
         ("pandas", "pandas `read_csv` + `groupby().agg()`", False),
         ("mpimr", "`mpirun mpimr groupby`", True),
+    ],
+    "stream-cat": [
+        ("cat", "`cat FILES > out`", False),
+        ("mpimr", "`mpirun mpimr stream --map cat`", True),
+    ],
+    "stream-json": [
+        ("py", "`cat FILES \\| python3 json_mapper.py`", False),
+        ("parallel", "`cat FILES \\| parallel --pipe -j N python3 json_mapper.py`", True),
+        ("mpimr", "`mpirun mpimr stream --map 'python3 json_mapper.py'`", True),
     ],
 }
 STYLE = {"mpimr": "o-", "py-pool": "^-"}
@@ -103,9 +120,30 @@ def make_orders(size, keys, files, seed):
     return name, d, desc
 
 
+def make_json(lines, files, seed):
+    """(name, directory, description) of JSON Lines rows made once by
+    examples/python/make_data.py."""
+    name = f"json-{lines}-f{files}-s{seed}"
+    d = DATA / name
+    if not d.exists():
+        R.log(f"generating {d.relative_to(ROOT)}")
+        tmp = DATA / (name + ".tmp")
+        shutil.rmtree(tmp, ignore_errors=True)
+        subprocess.run([PY, str(JSON_MAPPER.parent / "make_data.py"), "json", str(tmp), "--lines",
+                        str(lines), "--files", str(files), "--seed", str(seed)], check=True)
+        tmp.rename(d)
+    return name, d, (f"JSON Lines from `examples/python/make_data.py json --lines {lines} --files "
+                     f"{files} --seed {seed}`")
+
+
 def make_inputs(a, job, gen):
     """(name, files, description) of the job's input."""
-    if job == "groupby":
+    if job == "stream-json":
+        name, d, desc = make_json(a.json_lines, 4, a.seed)
+    elif job == "stream-cat":
+        z = argparse.Namespace(corpus="zipf", size=a.stream_size, vocab=a.vocab, seed=a.seed, files=1)
+        name, d, desc = R.make_corpus(z, gen)
+    elif job == "groupby":
         name, d, desc = make_orders(a.size, a.keys, a.csv_files, a.seed)
     else:
         z = argparse.Namespace(corpus="zipf", size=a.size, vocab=a.vocab, seed=a.seed,
@@ -129,11 +167,20 @@ def awk_program(files, key, value):
 def command(c, a, files, out, mpimr):
     """argv of one run and the file its stdout goes to (None: stdout.txt)."""
     job, p, np = c.job, c.peer, str(c.np)
+    mapper = f"{PY} {JSON_MAPPER}"
     if p == "mpimr":
         args = {"grep": [a.pattern], "invindex": [],
-                "groupby": ["--key", a.key, "--value", a.value, "--op", ",".join(OPS)]}[job]
-        argv = [str(mpimr), job, *args, *files, "-o", f"{out}/out.h5", "--stats", f"{out}/stats.json"]
+                "groupby": ["--key", a.key, "--value", a.value, "--op", ",".join(OPS)],
+                "stream-cat": ["--map", "cat"], "stream-json": ["--map", mapper]}[job]
+        argv = [str(mpimr), mpimr_job(job), *args, *files, "-o", f"{out}/out.h5", "--stats",
+                f"{out}/stats.json"]
         return (["mpirun", "--oversubscribe", "-np", np] + argv if c.np else argv), None
+    if job == "stream-cat":
+        return ["cat", *files], f"{out}/out.txt"
+    if job == "stream-json":
+        pipe = f'cat "$@" | {mapper}' if p == "py" else \
+            f'cat "$@" | parallel --pipe -j {np} {mapper}'
+        return ["sh", "-c", pipe, "sh", *files], f"{out}/out.txt"
     procs = ["-n", np if p == "py-pool" else "1"]
     if job == "grep":
         if p == "grep":
@@ -155,19 +202,68 @@ def launch(c, a, files, out, mpimr):
     shutil.rmtree(out, ignore_errors=True)
     os.makedirs(out)
     argv, stdout = command(c, a, files, out, mpimr)
-    return R.timed_run(argv, out, stdout, a.timeout)
+    wall, rss = R.timed_run(argv, out, stdout, a.timeout)
+    stats = Path(out) / "stats.json"
+    if c.job == "stream-cat" and c.peer == "mpimr" and stats.exists():
+        # The map phase alone (the command's pipes and the records), per
+        # reading rank: its bytes over its map seconds, the slowest rank.
+        import json
+
+        st = json.loads(stats.read_text())
+        i = st["phase_names"].index("map")
+        rates = [b / 1e6 / ps[i] for b, ps in zip(st["per_rank"]["bytes_read"], st["phase_seconds"])
+                 if b and ps[i] > 0]
+        if rates:
+            c.__dict__.setdefault("map_rates", []).append(min(rates))
+    return wall, rss
 
 
 # ---- the answers ------------------------------------------------------------
 
 
+def mpimr_job(job):
+    return "stream" if job in STREAM_JOBS else job
+
+
+def lines_answer(data, records=None):
+    """A map-only answer, in a few numbers: (lines, sha256 of the lines in
+    order, sha256 of the lines sorted), from the output's bytes or (records)
+    from the lines without their '\\n'."""
+    import hashlib
+
+    if records is None:
+        records = data.split(b"\n")[:-1] if data else []
+    ordered = hashlib.sha256()
+    for r in records:
+        ordered.update(r + b"\n")
+    srt = hashlib.sha256(b"".join(r + b"\n" for r in sorted(records)))
+    return len(records), ordered.hexdigest(), srt.hexdigest()
+
+
+def cat_answer(data):
+    """stream-cat's answer: (lines, sha256 of the bytes): the order counts.
+    mpimr's side comes from read_mpimr, rebuilt with a '\\n' after each record."""
+    import hashlib
+
+    return data.count(b"\n"), hashlib.sha256(data).hexdigest()
+
+
 def read_mpimr(path, job):
     """mpimr's output: grep {match: count}; invindex {word: (file, ...)};
-    groupby {key: {op: value}}."""
+    groupby {key: {op: value}}; stream-cat (lines, sha256);
+    stream-json lines_answer()."""
     import h5py
 
     with h5py.File(path, "r") as f:
-        g = f[job]
+        g = f[mpimr_job(job)]
+        if job in STREAM_JOBS:
+            import numpy as np
+
+            rb, ro = g["record_bytes"][()], g["record_offsets"][()]
+            if job == "stream-cat":  # a '\\n' after every record, at numpy speed
+                return cat_answer(np.insert(rb, ro[1:].astype(np.int64), 10).tobytes())
+            rb, ro = rb.tobytes(), ro.tolist()
+            return lines_answer(None, [rb[ro[i]:ro[i + 1]] for i in range(len(ro) - 1)])
         kb, off = g["key_bytes"][()].tobytes(), g["key_offsets"][()].tolist()
         keys = [kb[off[i]:off[i + 1]] for i in range(len(off) - 1)]
         if job == "grep":
@@ -184,6 +280,9 @@ def read_answer(c, out):
         return read_mpimr(f"{out}/out.h5", c.job)
     if c.peer == "grep":
         return R.read_uniq(f"{out}/uniq.txt")
+    if c.job in STREAM_JOBS:
+        data = Path(f"{out}/out.txt").read_bytes()
+        return cat_answer(data) if c.job == "stream-cat" else lines_answer(data)
     if c.job == "grep":
         return dict(R.read_tsv([f"{out}/out.tsv"]))
     with open(f"{out}/out.tsv", "rb") as f:
@@ -220,8 +319,19 @@ def agreement(ref, got, same=None):
             f"e.g. {show})")
 
 
+def stream_agreement(job, ref, got):
+    """"yes" (stream-json: "yes, in input order" or "yes, sorted") or "NO (...)"."""
+    if job == "stream-cat":
+        return "yes" if got == ref else f"NO ({got[0]} lines, sha256 {got[1][:12]}; mpimr {ref[0]}, {ref[1][:12]})"
+    if got[0] != ref[0] or got[2] != ref[2]:
+        return f"NO ({got[0]} lines, mpimr {ref[0]}; sorted lines differ)"
+    return "yes, in input order" if got[1] == ref[1] else "yes, sorted (not in input order)"
+
+
 def check(c, out, refs):
     got = read_answer(c, out)
+    if c.job in STREAM_JOBS:
+        return stream_agreement(c.job, refs[c.job], got)
     return agreement(refs[c.job], got, same_groups if c.job == "groupby" else None)
 
 
@@ -240,6 +350,8 @@ def summarize(cfgs, inputs):
              "status": c.status, "runs": len(c.times), "agrees": c.agrees or "",
              "baseline": base.peer}
         r.update(R.figures(c, base, inputs[c.job]["bytes"], "x_base"))
+        if getattr(c, "map_rates", None):
+            r["map_mb_s_rank"] = statistics.median(c.map_rates)
         rows.append(r)
     return rows
 
@@ -266,11 +378,34 @@ def headlines(cfgs, job):
     return out + [""]
 
 
+def per_rank(rows, job, nbytes):
+    """stream-cat: mpimr's MB/s per rank, by wall time and by the job's own
+    time (--stats: from start to file written, without mpirun's start-up)."""
+    mp = [r for r in rows if r["job"] == job and r["peer"] == "mpimr" and r.get("median_s")]
+    if job != "stream-cat" or not mp:
+        return []
+    L = ["MB/s per rank: input MB / median time / ranks, by wall time and by the job's own time "
+         "(`--stats`: start to file written, which includes writing every record to the HDF5 file "
+         "and its fsync); and the map phase alone (the command's pipes and the records: each rank's "
+         "bytes read over its map seconds, the slowest rank, median over rounds):", "",
+         "| np | wall s | MB/s per rank, wall | job s | MB/s per rank, job | map phase MB/s per rank |",
+         "|---:|---:|---:|---:|---:|---:|"]
+    for r in mp:
+        n = r["np"] or 1
+        js = r.get("job_s")
+        L.append(f"| {r['np'] or 0} | {r['median_s']:.3f} | {nbytes / 1e6 / r['median_s'] / n:.0f} "
+                 f"| {R.fmt(js, '.3f')} | {R.fmt(js and nbytes / 1e6 / js / n, '.0f')} "
+                 f"| {R.fmt(r.get('map_mb_s_rank'), '.0f')} |")
+    return L + [""]
+
+
 def describe_answer(job, ref):
     if job == "grep":
         return f"{sum(ref.values())} matches, {len(ref)} distinct"
     if job == "invindex":
         return f"{len(ref)} words, {sum(map(len, ref.values()))} (word, file) pairs"
+    if job in STREAM_JOBS:
+        return f"{ref[0]} lines"
     return f"{int(sum(v['count'] for v in ref.values()))} rows, {len(ref)} keys"
 
 
@@ -296,8 +431,30 @@ def machine():
     ]
 
 
+def notes(a):
+    """The notes of the jobs that ran."""
+    n = {"grep": "- grep: POSIX (mpimr, GNU grep) is leftmost-longest and Python's `re` leftmost-first; "
+                 "for this pattern (a run of letters up to a word boundary) the matches are the same.",
+         "groupby": "- groupby: count, min and max must be equal; sum and mean within 1e-9 relative, "
+                    "since every peer adds in its own order. `awk` gives count and sum only (Debian's "
+                    "default `awk`, mawk). pandas runs in one process.",
+         "stream-cat": "- stream-cat: `agrees` compares the bytes (sha256) of the output with mpimr's "
+                       "records, each followed by `\\n`: the same lines in the same order. mpimr's "
+                       "time includes writing them all into the HDF5 file.",
+         "stream-json": "- stream-json: every peer runs `/usr/bin/python3 examples/python/json_mapper.py`; "
+                        "`agrees` compares the sorted lines (sha256), and says whether they also came "
+                        "in input order (`parallel --pipe` without `-k` need not keep it). `parallel` "
+                        "cuts its stdin into 1 MB blocks (its default `--block`), a mapper process "
+                        "per block, at most N at a time."}
+    out = [n[j] for j in a.jobs if j in n]
+    if any(j in a.jobs for j in ("grep", "invindex", "groupby")):
+        out.append("- The `Pool` peers hand one file to each task: the grep input has "
+                   f"{a.grep_files} files, the invindex input {a.index_files}, the CSV {a.csv_files}.")
+    return out
+
+
 def write_markdown(path, a, cfgs, rows, inputs, refs, absent, plot_note, mach):
-    L = ["# mpimr jobs benchmark: grep, invindex, groupby", ""]
+    L = [f"# mpimr jobs benchmark: {', '.join(a.jobs)}", ""]
     if a.smoke:
         L += ["**Smoke run** (tiny inputs, one round): it shows that every peer runs and agrees, "
               "not how fast anything is.", ""]
@@ -315,7 +472,7 @@ def write_markdown(path, a, cfgs, rows, inputs, refs, absent, plot_note, mach):
         L += [f"## {job}", "", f"Command: {inp['what']}", "",
               f"Input: {inp['desc']}: {len(inp['files'])} files, {inp['bytes'] / 1e6:.1f} MB; "
               f"mpimr's answer: {describe_answer(job, refs[job])}.", ""]
-        L += headlines(cfgs, job) + ["| peer | np | median s | MB/s | x base (medians) | "
+        L += headlines(cfgs, job) + per_rank(rows, job, inp["bytes"]) + ["| peer | np | median s | MB/s | x base (medians) | "
                                          "x base (paired) | peak RSS MiB, largest process | agrees with mpimr | runs |",
                                      "|---|---:|---:|---:|---:|---:|---:|---|---:|"]
         for r in (r for r in rows if r["job"] == job):
@@ -344,13 +501,7 @@ def write_markdown(path, a, cfgs, rows, inputs, refs, absent, plot_note, mach):
           "- The reference for every `agrees` is an untimed run of the same mpimr job without "
           "`mpirun` (one rank), which also warms the page cache; the timed mpimr runs are compared "
           "with it like every peer.",
-          "- grep: POSIX (mpimr, GNU grep) is leftmost-longest and Python's `re` leftmost-first; "
-          "for this pattern (a run of letters up to a word boundary) the matches are the same.",
-          "- groupby: count, min and max must be equal; sum and mean within 1e-9 relative, since "
-          "every peer adds in its own order. `awk` gives count and sum only (Debian's default "
-          "`awk`, mawk). pandas runs in one process.",
-          "- The `Pool` peers hand one file to each task: the grep input has "
-          f"{a.grep_files} files, the invindex input {a.index_files}, the CSV {a.csv_files}.",
+          *notes(a),
           "- `mpirun` gets `--oversubscribe`; on a node with more ranks than CPUs, mpimr reads "
           "input on only as many ranks as CPUs (`--mappers cores`).",
           f"- {plot_note}", "", "## Machine", "", "| | |", "|---|---|"]
@@ -362,6 +513,7 @@ def write_markdown(path, a, cfgs, rows, inputs, refs, absent, plot_note, mach):
 def write_csv(path, rows, inputs):
     cols = ["job", "input", "input_bytes", "peer", "np", "status", "runs", "median_s", "min_s", "max_s",
             "mb_s", "baseline", "x_base_medians", "x_base_paired", "peak_rss_mib", "job_s", "job_rss_mib",
+            "map_mb_s_rank",
             "agrees", "times_s"]
     with open(path, "w", newline="") as f:
         w = csv.DictWriter(f, cols, extrasaction="ignore")
@@ -411,7 +563,8 @@ def plot(path, a, rows):
 def parse_args():
     ap = argparse.ArgumentParser(description="Benchmark mpimr's grep, invindex and groupby jobs "
                                              "against their peers (see bench/README.md).")
-    ap.add_argument("--jobs", default="grep,invindex,groupby", help="comma-separated, from " + ", ".join(JOBS))
+    ap.add_argument("--jobs", default="grep,invindex,groupby",
+                    help="comma-separated, from " + ", ".join(JOBS) + " (stream: both stream jobs)")
     ap.add_argument("--size", default="200M", help="bytes of each job's input (K, M, G suffixes)")
     ap.add_argument("--runs", type=int, default=5, help="rounds (default 5)")
     ap.add_argument("--np", default="1 2 4", help='process counts, e.g. "1 2 4"')
@@ -421,6 +574,8 @@ def parse_args():
     ap.add_argument("--index-files", type=int, default=200, help="invindex: files of the Zipf text")
     ap.add_argument("--csv-files", type=int, default=8, help="groupby: CSV files")
     ap.add_argument("--keys", type=int, default=300000, help="groupby: distinct customers")
+    ap.add_argument("--stream-size", default="300M", help="stream-cat: bytes of its one Zipf file")
+    ap.add_argument("--json-lines", type=int, default=500000, help="stream-json: JSON Lines rows (4 files)")
     ap.add_argument("--seed", type=int, default=42, help="seed of every input")
     R.add_run_options(ap, 600, "bench/results/jobs-DATE", "packages",
                       mpimr_help="the mpimr binary; mpimr-gen-zipf is taken from beside it")
@@ -428,9 +583,11 @@ def parse_args():
     a.command = " ".join(["bench/jobs.sh", *sys.argv[1:]])
     if a.smoke:
         a.size, a.runs, a.np, a.keys = "4M", 1, "1 2", 3000
+        a.stream_size, a.json_lines = "4M", 20000
         a.out = a.out or str(R.BENCH / "results" / "smoke" / "jobs")
     a.np = [int(x) for x in a.np.replace(",", " ").split()]
     a.jobs = [j.strip() for j in a.jobs.split(",") if j.strip()]
+    a.jobs = [x for j in a.jobs for x in (STREAM_JOBS if j == "stream" else [j])]
     bad = [j for j in a.jobs if j not in JOBS]
     if bad:
         ap.error(f"unknown job(s) {', '.join(bad)}; known: {', '.join(JOBS)}")
@@ -444,6 +601,8 @@ def main():
     pkgs = {"time", "python3-h5py", "python3-numpy", "python3-matplotlib"}
     if "groupby" in a.jobs:
         pkgs.add("python3-pandas")
+    if "stream-json" in a.jobs:
+        pkgs.add("parallel")
     failed = {} if a.no_install else R.install_packages(pkgs)
     if not Path("/usr/bin/time").exists():
         sys.exit("bench: GNU time (/usr/bin/time) is needed: apt-get install time")
@@ -451,7 +610,7 @@ def main():
     R.build_mpimr(mpimr)
     gen = mpimr.parent / "mpimr-gen-zipf"
     help_ = R.sh([str(mpimr), "jobs"]).stdout
-    missing = [j for j in a.jobs if not re.search(rf"^{j}\s", help_, re.M)]
+    missing = [j for j in a.jobs if not re.search(rf"^{mpimr_job(j)}\s", help_, re.M)]
     if missing:
         sys.exit(f"bench: {mpimr} has no job {', '.join(missing)}")
 
@@ -461,6 +620,8 @@ def main():
         if r.returncode != 0:
             why = failed.get("python3-pandas") or (r.stderr.strip().splitlines() or ["import failed"])[-1]
             absent["groupby"] = {"pandas": why}
+    if "stream-json" in a.jobs and not shutil.which("parallel"):
+        absent["stream-json"] = {"parallel": failed.get("parallel") or "GNU parallel is not on PATH"}
 
     out = Path(a.out or R.BENCH / "results" / f"jobs-{datetime.datetime.now():%Y%m%d-%H%M%S}")
     out.mkdir(parents=True, exist_ok=True)
@@ -469,7 +630,10 @@ def main():
     for job in a.jobs:
         name, files, desc = make_inputs(a, job, gen)
         what = {"grep": f"`mpimr grep '{a.pattern}' FILES`", "invindex": "`mpimr invindex FILES`",
-                "groupby": f"`mpimr groupby --key {a.key} --value {a.value} --op {','.join(OPS)} FILES`"}[job]
+                "groupby": f"`mpimr groupby --key {a.key} --value {a.value} --op {','.join(OPS)} FILES`",
+                "stream-cat": "`mpimr stream --map cat FILES` (map only)",
+                "stream-json": "`mpimr stream --map 'python3 examples/python/json_mapper.py' FILES` "
+                               "(map only)"}[job]
         inputs[job] = dict(name=name, files=files, desc=desc, what=what,
                            bytes=sum(os.path.getsize(f) for f in files))
         R.log(f"{job}: {len(files)} files, {inputs[job]['bytes'] / 1e6:.1f} MB; warming the page cache; "

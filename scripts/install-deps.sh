@@ -7,11 +7,11 @@
 set -eu
 # python3-matplotlib and GNU time: the plots and memory figures of bench/ and
 # slurm/scaling.sh; python3-pandas: the Python reader (python/mpimr) and its
-# tests.
+# tests; GNU parallel: the peer of bench/jobs.sh --jobs stream.
 pkgs="cmake make gcc pkg-config libopenmpi-dev openmpi-bin libhdf5-openmpi-dev
 hdf5-tools libxxhash-dev libjansson-dev libcmocka-dev zlib1g-dev libzstd-dev zstd
 gzip python3-h5py python3-numpy
-python3-pandas python3-matplotlib time"
+python3-pandas python3-matplotlib time parallel"
 if [ "${1:-}" = "--checks" ]; then
 	pkgs="$pkgs clang libclang-rt-14-dev valgrind"
 fi
