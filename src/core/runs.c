@@ -276,6 +276,8 @@ uint64_t mr_iter_count(const mr_iter *it)
 
 static inline bool before(const mr_merge *m, size_t a, size_t b)
 {
+	if (m->prefix && m->prefix[a] != m->prefix[b])
+		return m->prefix[a] < m->prefix[b];
 	int c = m->cmp(&m->head[a], &m->head[b]);
 	return c < 0 || (c == 0 && a < b);
 }
@@ -297,11 +299,21 @@ static void sift_down(mr_merge *m, size_t i)
 	}
 }
 
+/* Reads run i's next head: false at its end. */
+static bool read_head(mr_merge *m, size_t i)
+{
+	if (!mr_frames_read(&m->rd[i], &m->head[i]))
+		return false;
+	if (m->prefix)
+		m->prefix[i] = mr_key_prefix(m->head[i].key, m->head[i].klen);
+	return true;
+}
+
 /* Reads run i's next head; drops the run from the heap top at its end. */
 static void advance_top(mr_merge *m)
 {
 	size_t i = m->heap[0];
-	if (!mr_frames_read(&m->rd[i], &m->head[i])) {
+	if (!read_head(m, i)) {
 		if (m->rd[i].status != MR_OK)
 			m->status = m->rd[i].status;
 		m->heap[0] = m->heap[--m->n];
@@ -320,9 +332,11 @@ void mr_merge_init(mr_merge *m, mr_frames *const *runs, size_t k, mr_spill *s, s
 	m->rd = mr_calloc(k + 1, sizeof(*m->rd));
 	m->head = mr_calloc(k + 1, sizeof(*m->head));
 	m->heap = mr_calloc(k + 1, sizeof(*m->heap));
+	if (cmp == mr_pair_cmp_key || cmp == mr_pair_cmp_key_value)
+		m->prefix = mr_calloc(k + 1, sizeof(*m->prefix));
 	for (size_t i = 0; i < k; i++) {
 		mr_frames_reader_init(&m->rd[i], runs[i], s, block);
-		if (mr_frames_read(&m->rd[i], &m->head[i]))
+		if (read_head(m, i))
 			m->heap[m->n++] = i;
 		else if (m->rd[i].status != MR_OK)
 			m->status = m->rd[i].status;
@@ -354,5 +368,6 @@ void mr_merge_release(mr_merge *m)
 	free(m->rd);
 	free(m->head);
 	free(m->heap);
+	free(m->prefix);
 	memset(m, 0, sizeof(*m));
 }

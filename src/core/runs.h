@@ -52,6 +52,17 @@ static inline int mr_key_cmp(const char *a, size_t na, const char *b, size_t nb)
 	int c = memcmp(a, b, na < nb ? na : nb);
 	return c ? c : (na > nb) - (na < nb);
 }
+/* A key's first 8 bytes, big-endian, zero-padded: where two keys' prefixes
+ * differ, they order as the keys do (mr_key_cmp); equal prefixes say
+ * nothing. */
+static inline uint64_t mr_key_prefix(const char *key, size_t len)
+{
+	unsigned char b[8] = {0};
+	memcpy(b, key, len < 8 ? len : 8);
+	uint64_t v;
+	memcpy(&v, b, 8);
+	return __builtin_bswap64(v);
+}
 typedef int (*mr_pair_cmp)(const mr_pair *a, const mr_pair *b);
 int mr_pair_cmp_key(const mr_pair *a, const mr_pair *b);
 /* By key, then value bytes (as keys compare). */
@@ -135,6 +146,10 @@ typedef struct mr_merge {
 	size_t k;
 	mr_frames_reader *rd;
 	mr_pair *head;
+	/* Each head's key's first 8 bytes, big-endian, zero-padded, where
+	 * cmp orders by key first (mr_key_prefix): most comparisons end on
+	 * them, without a call or a memcmp.  NULL for other orders. */
+	uint64_t *prefix;
 	size_t *heap;  /* run numbers, a binary heap on (head, run) */
 	size_t n;      /* runs not yet at their end */
 	size_t popped; /* the run of the pair last handed out, or SIZE_MAX */

@@ -29,15 +29,9 @@ static int cmp_for_qsort(const void *x, const void *y, void *arg)
 	return ((mr_pair_cmp)arg)(x, y);
 }
 
-/* A key's first 8 bytes, big-endian, zero-padded: comparing two prefixes
- * compares the keys' first 8 bytes as memcmp does. */
 static uint64_t prefix_of(const mr_pair *p)
 {
-	unsigned char b[8] = {0};
-	memcpy(b, p->key, p->klen < 8 ? p->klen : 8);
-	uint64_t v;
-	memcpy(&v, b, 8);
-	return __builtin_bswap64(v);
+	return mr_key_prefix(p->key, p->klen);
 }
 
 struct ranked {
@@ -58,12 +52,16 @@ void mr_pairs_sort(mr_pair *p, size_t n, mr_pair_cmp cmp)
 	if (n < 2)
 		return;
 	struct ranked *a = mr_malloc(mr_mul(n, sizeof(*a))), *b = mr_malloc(mr_mul(n, sizeof(*b)));
-	for (size_t i = 0; i < n; i++)
-		a[i] = (struct ranked){prefix_of(&p[i]), i};
+	/* Every pass's counts in one pass over the pairs. */
+	size_t(*counts)[257] = mr_calloc(8, sizeof(*counts));
+	for (size_t i = 0; i < n; i++) {
+		uint64_t x = prefix_of(&p[i]);
+		a[i] = (struct ranked){x, i};
+		for (int d = 0; d < 8; d++)
+			counts[d][(x >> (8 * d) & 0xff) + 1]++;
+	}
 	for (int shift = 0; shift < 64; shift += 8) {
-		size_t count[257] = {0};
-		for (size_t i = 0; i < n; i++)
-			count[(a[i].prefix >> shift & 0xff) + 1]++;
+		size_t *count = counts[shift / 8];
 		if (count[(a[0].prefix >> shift & 0xff) + 1] == n)
 			continue; /* every prefix has this byte */
 		for (int k = 0; k < 256; k++)
@@ -75,6 +73,7 @@ void mr_pairs_sort(mr_pair *p, size_t n, mr_pair_cmp cmp)
 		b = t;
 	}
 	free(b);
+	free(counts);
 	/* The runs of equal prefixes, to sort in full once p is in order. */
 	size_t *runs = NULL, cap = 0, k = 0;
 	for (size_t i = 0, j; i < n; i = j) {
