@@ -254,6 +254,11 @@ int mr_emit_record(mr_emitter *out, const void *rec, size_t len);
  * second line from the engine.  Local.  fmt is a printf format: user text
  * belongs in its arguments. */
 void mr_log(const mr_emitter *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+/* As mr_log, for a failure that many ranks may meet at once (the same
+ * command failing on every rank): the rank's first is kept, and the run
+ * says it once, from the lowest rank that had one, with "(and on N other
+ * ranks)", when the failure is agreed on.  fmt may make several lines. */
+void mr_log_once(const mr_emitter *out, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* Tells the engine that the job is getting something done (a command it
  * runs answered), for --timeout.  Local; cheap. */

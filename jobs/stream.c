@@ -250,18 +250,26 @@ static int start(struct proc *p, const char *file)
 	return rc;
 }
 
-/* The failure of a command, in one line, then the last lines of its stderr. */
+/* The failure of a command, in one line, then the last lines of its stderr:
+ * said once for all the ranks whose commands failed (mr_log_once), as a
+ * command that fails on one rank mostly fails on all. */
 static void say_failure(const struct proc *p, int status)
 {
+	char msg[4096];
+	size_t m = 0;
 	if (p->stopped_reading && WIFEXITED(status) && WEXITSTATUS(status) == 0)
-		mr_log(NULL, "%s command '%s' stopped reading its input early", p->what, p->cmd);
+		m = (size_t)snprintf(msg, sizeof(msg),
+				     "%s command '%s' stopped reading its input early", p->what,
+				     p->cmd);
 	else if (WIFSIGNALED(status))
-		mr_log(NULL, "%s command '%s' was killed by signal %d (%s)", p->what, p->cmd,
-		       WTERMSIG(status), strsignal(WTERMSIG(status)));
+		m = (size_t)snprintf(msg, sizeof(msg),
+				     "%s command '%s' was killed by signal %d (%s)", p->what,
+				     p->cmd, WTERMSIG(status), strsignal(WTERMSIG(status)));
 	else
-		mr_log(NULL, "%s command '%s' exited with status %d%s", p->what, p->cmd,
-		       WEXITSTATUS(status),
-		       WEXITSTATUS(status) == 127 ? " (the shell found no such command)" : "");
+		m = (size_t)snprintf(
+			msg, sizeof(msg), "%s command '%s' exited with status %d%s", p->what,
+			p->cmd, WEXITSTATUS(status),
+			WEXITSTATUS(status) == 127 ? " (the shell found no such command)" : "");
 	/* the last five lines of its stderr, again, after the many ranks' */
 	size_t n = p->taillen, at = n, lines = 0;
 	while (at > 0 && n > 0 && p->tail[n - 1] == '\n')
@@ -271,13 +279,15 @@ static void say_failure(const struct proc *p, int status)
 			lines++;
 	if (at > 0 || (at == 0 && n > 0 && p->tail[0] == '\n'))
 		at++;
-	for (const char *s = p->tail + at, *end = p->tail + n; s < end;) {
+	for (const char *s = p->tail + at, *end = p->tail + n; s < end && m < sizeof(msg);) {
 		const char *nl = memchr(s, '\n', (size_t)(end - s));
 		size_t k = nl ? (size_t)(nl - s) : (size_t)(end - s);
 		if (k)
-			mr_log(NULL, "  %s stderr: %.*s", p->what, (int)k, s);
+			m += (size_t)snprintf(msg + m, sizeof(msg) - m, "\n  %s stderr: %.*s",
+					      p->what, (int)(k < 600 ? k : 600), s);
 		s += k + 1;
 	}
+	mr_log_once(NULL, "%s", msg);
 }
 
 /* Writes what is left, reads to the end, waits: MR_OK if it did its work. */

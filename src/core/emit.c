@@ -149,6 +149,19 @@ void mr_log(const mr_emitter *out, const char *fmt, ...)
 		mr_rank_error("%s", msg);
 }
 
+void mr_log_once(const mr_emitter *out, const char *fmt, ...)
+{
+	char msg[4096];
+	va_list ap;
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (out && out->job)
+		mr_defer("job '%s': %s", out->job, msg);
+	else
+		mr_defer("%s", msg);
+}
+
 int mr_emit_words(mr_emitter *e, const void *key, size_t len, const void *v, uint32_t nvals)
 {
 	mr_pending *p = queue(e, key, len);

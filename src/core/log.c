@@ -6,6 +6,7 @@
 #include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -94,7 +95,7 @@ bool mr_said_take(void)
 }
 
 /* The first error this rank deferred, to be said once for all ranks. */
-static char deferred[1024];
+static char deferred[4096];
 
 void mr_defer(const char *fmt, ...)
 {
@@ -115,12 +116,17 @@ void mr_deferred_say(MPI_Comm comm)
 	int mine[2] = {deferred[0] ? rank : INT_MAX, deferred[0] != 0}, first[2];
 	MR_MPI(MPI_Allreduce(&mine[0], &first[0], 1, MPI_INT, MPI_MIN, comm));
 	MR_MPI(MPI_Allreduce(&mine[1], &first[1], 1, MPI_INT, MPI_SUM, comm));
-	if (first[0] == rank) {
-		if (first[1] > 1)
-			mr_rank_error("%s (and on %d other rank%s)", deferred, first[1] - 1,
+	/* Line by line, each with the rank's prefix; the first says how many
+	 * other ranks had one. */
+	for (char *line = deferred, *nl; first[0] == rank && line; line = nl) {
+		nl = strchr(line, '\n');
+		if (nl)
+			*nl++ = '\0';
+		if (line == deferred && first[1] > 1)
+			mr_rank_error("%s (and on %d other rank%s)", line, first[1] - 1,
 				      first[1] > 2 ? "s" : "");
 		else
-			mr_rank_error("%s", deferred);
+			mr_rank_error("%s", line);
 	}
 	deferred[0] = '\0';
 }
