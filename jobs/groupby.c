@@ -591,7 +591,7 @@ static int csv_key(struct groupby *gb, const struct file_cols *fc, size_t *klen)
  * naming the file and the column (a rejected row would be skipped). */
 static int file_failed(mr_emitter *out, mr_origin at, const char *why)
 {
-	mr_log(out, "cannot read '%s': %s", at.path, why);
+	mr_log_once(out, "cannot read '%s': %s", at.path, why);
 	return MR_ERR_INPUT;
 }
 

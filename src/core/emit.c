@@ -135,31 +135,33 @@ void mr_job_failed(const char *job, const char *what, int rc)
 		mr_rank_error("job '%s': %s failed: %s", job, what, mr_strerror(rc));
 }
 
-void mr_log(const mr_emitter *out, const char *fmt, ...)
+/* A job's line, now (mr_rank_error) or once for all ranks (mr_defer). */
+static void vlog(const mr_emitter *out, bool once, const char *fmt, va_list ap)
+	__attribute__((format(printf, 3, 0)));
+static void vlog(const mr_emitter *out, bool once, const char *fmt, va_list ap)
 {
 	mr_said_mark();
-	char msg[1024];
+	char msg[4096];
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	const char *job = out && out->job ? out->job : NULL;
+	void (*say)(const char *, ...) = once ? mr_defer : mr_rank_error;
+	say("%s%s%s%s", job ? "job '" : "", job ? job : "", job ? "': " : "", msg);
+}
+
+void mr_log(const mr_emitter *out, const char *fmt, ...)
+{
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vlog(out, false, fmt, ap);
 	va_end(ap);
-	if (out && out->job)
-		mr_rank_error("job '%s': %s", out->job, msg);
-	else
-		mr_rank_error("%s", msg);
 }
 
 void mr_log_once(const mr_emitter *out, const char *fmt, ...)
 {
-	char msg[4096];
 	va_list ap;
 	va_start(ap, fmt);
-	vsnprintf(msg, sizeof(msg), fmt, ap);
+	vlog(out, true, fmt, ap);
 	va_end(ap);
-	if (out && out->job)
-		mr_defer("job '%s': %s", out->job, msg);
-	else
-		mr_defer("%s", msg);
 }
 
 int mr_emit_words(mr_emitter *e, const void *key, size_t len, const void *v, uint32_t nvals)

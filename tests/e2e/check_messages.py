@@ -16,6 +16,11 @@ status 137 (128 + SIGKILL) as the only sign, which the README says.  Without
 returned a non-zero exit code...") follows the line; that is printed as a
 NOTE, not checked, since it is Open MPI's to change.
 
+An error every rank meets is said once, with how many other ranks had it:
+groupby's --key column that the file lacks, read by every rank (--mappers
+all, 8-byte ranges), and a stream command that fails on every rank: one
+line, ending "(and on N other ranks)".
+
 Usage:
   tests/e2e/check_messages.py --mpimr build/mpimr --launch "mpiexec -n 2 --oversubscribe"
 """
@@ -111,6 +116,26 @@ def check_quiet(a, tmp):
            "(as the README warns)", r.rc == 137 and not r.err and not r.out, r.describe())
 
 
+def check_once(a, tmp):
+    n = mrtest.launch_nranks(a.launch)
+    rows = os.path.join(tmp, "rows.csv")
+    with open(rows, "w") as f:
+        f.write("k,v\n" + "a,1\n" * 40)
+    out = os.path.join(tmp, "once.h5")
+    others = " (and on %d other rank%s)" % (n - 1, "s" if n > 2 else "")
+    spread = ["--mappers", "all", "--chunk", "8"]
+    for label, args, says in (
+            ("groupby, a --key column no file has",
+             ["groupby", "--key", "nope", "--value", "v"], "no column 'nope'"),
+            ("stream, a command failing on every rank",
+             ["stream", "--map", "cat >/dev/null; exit 3"], "exited with status 3")):
+        r = mrtest.run_mpimr(a.mpimr, a.launch, args + spread + [rows, "-o", out])
+        lines = [x for x in r.err_lines() if says in x]
+        expect("said once at %d ranks: %s" % (n, label),
+               r.rc == 1 and len(lines) == 1 and lines[0].endswith(others)
+               and not os.path.exists(out), r.describe())
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mpimr", required=True)
@@ -120,6 +145,7 @@ def main():
         check_summaries(a, tmp)
         if a.launch and mrtest.launch_nranks(a.launch) not in (None, 1):
             check_quiet(a, tmp)
+            check_once(a, tmp)
     print("%d failures" % len(FAILURES))
     return 1 if FAILURES else 0
 
