@@ -287,7 +287,18 @@ enter() {
 	hostname "$host"
 	mount --bind "$dir/etc-hosts" /etc/hosts
 	mount --bind "$dir/resolv.conf" /etc/resolv.conf
-	mount --bind "$dir/tmp/$host" /tmp
+	# A checkout under /tmp (a clone made there) would vanish under the
+	# host's own /tmp, and with it this script, mpimr and the tests' files:
+	# it is mounted again at its path inside the host's /tmp.
+	local root
+	root=$(dirname "$(dirname "$self")")
+	case $root in
+	/tmp/*)
+		mkdir -p "$dir/tmp/$host${root#/tmp}"
+		mount --bind "$root" "$dir/tmp/$host${root#/tmp}"
+		;;
+	esac
+	mount --rbind "$dir/tmp/$host" /tmp
 	mount -t tmpfs -o mode=1777,size=512m "shm-$host" /dev/shm
 	mount_cgroups "$dir/cgroups"
 	if [ -f "$dir/cpus-$host" ]; then
