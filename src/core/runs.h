@@ -49,7 +49,8 @@ bool mr_pair_get(const char **p, const char *end, unsigned unit, mr_pair *out);
 /* Key bytes ascending (memcmp, a shorter key first on a tie). */
 static inline int mr_key_cmp(const char *a, size_t na, const char *b, size_t nb)
 {
-	int c = memcmp(a, b, na < nb ? na : nb);
+	size_t n = na < nb ? na : nb;
+	int c = n ? memcmp(a, b, n) : 0; /* an empty one may be NULL */
 	return c ? c : (na > nb) - (na < nb);
 }
 /* A key's first 8 bytes, big-endian, zero-padded: where two keys' prefixes
@@ -58,7 +59,8 @@ static inline int mr_key_cmp(const char *a, size_t na, const char *b, size_t nb)
 static inline uint64_t mr_key_prefix(const char *key, size_t len)
 {
 	unsigned char b[8] = {0};
-	memcpy(b, key, len < 8 ? len : 8);
+	if (len)
+		memcpy(b, key, len < 8 ? len : 8);
 	uint64_t v;
 	memcpy(&v, b, 8);
 	return __builtin_bswap64(v);
