@@ -382,6 +382,19 @@ static void fill_result(const mr_ctx *c, const struct item *it, size_t n, mr_fra
 	}
 }
 
+enum mr_result_order mr_result_order(const mr_ctx *c)
+{
+	if (c->job->result == MR_RESULT_RECORDS)
+		return c->job->reduce ? MR_IN_KEY : MR_IN_INPUT;
+	if (mr_values_of(c->job).kind == MR_VK_BYTES)
+		return MR_IN_KEY;
+	switch (c->cfg->order) {
+	case MR_ORDER_COUNT: return MR_IN_COUNT;
+	case MR_ORDER_KEY: return MR_IN_KEY;
+	default: return MR_IN_NONE;
+	}
+}
+
 int mr_order(mr_ctx *c, mr_table **t, mr_frames *out)
 {
 	/* The phase's fault point, for tests (fault.c). */

@@ -29,11 +29,6 @@ static int cmp_for_qsort(const void *x, const void *y, void *arg)
 	return ((mr_pair_cmp)arg)(x, y);
 }
 
-static uint64_t prefix_of(const mr_pair *p)
-{
-	return mr_key_prefix(p->key, p->klen);
-}
-
 struct ranked {
 	uint64_t prefix;
 	size_t i; /* the pair's place in the input */
@@ -55,7 +50,7 @@ void mr_pairs_sort(mr_pair *p, size_t n, mr_pair_cmp cmp)
 	/* Every pass's counts in one pass over the pairs. */
 	size_t(*counts)[257] = mr_calloc(8, sizeof(*counts));
 	for (size_t i = 0; i < n; i++) {
-		uint64_t x = prefix_of(&p[i]);
+		uint64_t x = mr_key_prefix(p[i].key, p[i].klen);
 		a[i] = (struct ranked){x, i};
 		for (int d = 0; d < 8; d++)
 			counts[d][(x >> (8 * d) & 0xff) + 1]++;

@@ -88,13 +88,14 @@ static void summary(const mr_ctx *c, const struct gathered *g)
 			 plural(pairs));
 		phase_line(g, MR_PHASE_REDUCE, what, 0);
 	}
-	static const char *const order[] = {"by count", "by key", "none"};
+	static const char *const order[] = {[MR_IN_COUNT] = "by count",
+					    [MR_IN_KEY] = "by key",
+					    [MR_IN_NONE] = "none",
+					    [MR_IN_INPUT] = "in input order"};
 	bool records_out = c->job->result == MR_RESULT_RECORDS;
 	const char *noun = records_out ? "record" : "key";
 	snprintf(what, sizeof(what), "%llu %s%s %s", (unsigned long long)keys, noun, plural(keys),
-		 records_out ? (c->job->reduce ? "by key" : "in input order")
-		 : mr_values_of(c->job).kind == MR_VK_BYTES ? "by key"
-							    : order[c->cfg->order]);
+		 order[mr_result_order(c)]);
 	phase_line(g, MR_PHASE_ORDER, what, 0);
 	struct stat st;
 	double size = stat(c->cfg->output, &st) == 0 ? (double)st.st_size : 0;

@@ -116,6 +116,12 @@ int mr_finish(mr_ctx *c, mr_table *t);
 int mr_rejects_gather(mr_ctx *c, int map_status);
 /* Collective: orders the table globally as cfg->order says; consumes *t. */
 int mr_order(mr_ctx *c, mr_table **t, struct mr_frames *out);
+/* The order the result is in, as the file (write.c) and the summary line
+ * (report.c) name it and the streaming phases make it: --order, except for
+ * records (input order, or key order from a reduce) and byte values (key
+ * order: they have no count to order by). */
+enum mr_result_order { MR_IN_COUNT, MR_IN_KEY, MR_IN_NONE, MR_IN_INPUT };
+enum mr_result_order mr_result_order(const mr_ctx *c);
 /* ---- the output paths (output.c) and writing (write.c) ------------------ */
 /* Collective: rank 0 checks, before any work, that cfg->output and
  * cfg->stats_json can be written (output.c says what that means), and every

@@ -403,8 +403,7 @@ int mr_stream_phases(mr_ctx *c, mr_stream *st, double *clock, mr_frames *result)
 	rc = mr_end_phase(c, MR_PHASE_REDUCE, &t, rc);
 
 	/* Records, and byte strings, have no count: they stay in key order. */
-	bool by_count = c->cfg->order == MR_ORDER_COUNT && c->job->result != MR_RESULT_RECORDS &&
-			vals.kind != MR_VK_BYTES;
+	bool by_count = mr_result_order(c) == MR_IN_COUNT;
 	if (rc == MR_OK)
 		rc = mr_agree(c->comm, mr_fault(c, MR_PHASE_ORDER));
 	if (rc == MR_OK && by_count) {

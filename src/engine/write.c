@@ -456,16 +456,14 @@ static void write_table(struct out *o, const mr_frames *res)
 	bool f64 = !records && total_is_f64(o);
 	uint64_t recs = 0;
 	MR_MPI(MPI_Allreduce(&c->count[MR_C_RECORDS], &recs, 1, MPI_UINT64_T, MPI_SUM, c->comm));
-	static const char *const order_names[] = {"count", "key", "none"};
+	static const char *const order_names[] = {[MR_IN_COUNT] = "count",
+						  [MR_IN_KEY] = "key",
+						  [MR_IN_NONE] = "none",
+						  [MR_IN_INPUT] = "input"};
 	attr_str(g, "layout", records ? "records" : "table");
 	if (!records)
 		attr_str(g, "value_kind", value_kind_name(o));
-	/* As the summary line says it (report.c): byte values have no count
-	 * and stay in key order. */
-	attr_str(g, "order",
-		 records				    ? (c->job->reduce ? "key" : "input")
-		 : mr_values_of(c->job).kind == MR_VK_BYTES ? "key"
-							    : order_names[c->cfg->order]);
+	attr_str(g, "order", order_names[mr_result_order(c)]);
 	attr_u64(g, records ? "records_out" : "distinct_keys", all.n);
 	attr_write(g, "total",
 		   f64		    ? H5T_NATIVE_DOUBLE
