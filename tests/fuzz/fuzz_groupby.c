@@ -21,7 +21,9 @@
  *   - every record is rejected or emits exactly one pair, except the blank
  *     lines and a CSV header, which may do neither (a bad header is rejected);
  *     map returns MR_OK, or with --strict MR_ERR_INPUT exactly when it
- *     rejected, and the run stops there as map does;
+ *     rejected, and the run stops there as map does; or MR_ERR_INPUT with
+ *     neither, having said why, for a file whose header lacks a --key or
+ *     --value column (the file fails the run, not the row), and it stops;
  *   - a pair is one row: count 1, sum = min = max, finite (0 with no --value);
  *   - a rejected CSV header means every later non-blank row is rejected;
  *   - the table after mr_emitter_finish holds exactly the keys emitted, each
@@ -181,6 +183,14 @@ static bool map_one(struct run *r, uint64_t off, const char *data, size_t len)
 	bool skip = may_skip(r, off, rec, len);
 	free(rec);
 
+	/* A file whose header has no --key or --value column, or cannot be
+	 * read, is not a row's fault: map fails the run (groupby's
+	 * file_failed), with no pair and no reject, having said why. */
+	if (rc == MR_ERR_INPUT && emitted + rejects == 0) {
+		if (!mr_said_take())
+			fail("a failed file's reason, said", off, 0, 1);
+		return false;
+	}
 	if (emitted + rejects > 1 || (emitted + rejects == 0 && !skip))
 		fail("pairs and rejects of one record", off, (double)(emitted + rejects), 1);
 	if (rc != (r->strict && rejects ? MR_ERR_INPUT : MR_OK))
