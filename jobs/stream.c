@@ -45,7 +45,8 @@
 enum mode { M_MAP_ONLY, M_SUM, M_COUNT, M_MIN, M_MAX, M_REDUCE };
 static const char *const mode_names[] = {"", "sum", "count", "min", "max"};
 
-#define FEED	  ((size_t)256 << 10) /* input held before it is written */
+#define FEED	  ((size_t)1 << 20)   /* input held before it is written */
+#define READ	  ((size_t)256 << 10) /* bytes read from a command at once */
 #define TAIL_KEEP 4096		      /* bytes of stderr kept for a failure */
 
 struct stream;
@@ -55,8 +56,9 @@ struct proc {
 	const char *what; /* "map" or "reduce" */
 	bool started, out_eof, err_eof, stopped_reading;
 	mr_child ch;
-	char *in;
-	size_t inlen, incap;
+	char *in; /* in[inat..inlen) waits to be written */
+	size_t inat, inlen, incap;
+	char *buf; /* what read_some reads into */
 	char *line;
 	size_t linelen, linecap;
 	char tail[TAIL_KEEP];
@@ -136,8 +138,10 @@ static int take_output(struct stream *st, struct proc *p, mr_emitter *out, const
  * to our stderr and the tail. */
 static int read_some(struct stream *st, struct proc *p, mr_emitter *out, bool err, bool *eof)
 {
-	char b[65536];
-	ssize_t k = read(err ? p->ch.err : p->ch.out, b, sizeof(b));
+	if (!p->buf && !(p->buf = malloc(READ)))
+		return MR_ERR_NOMEM;
+	char *b = p->buf;
+	ssize_t k = read(err ? p->ch.err : p->ch.out, b, READ);
 	if (k < 0)
 		return errno == EAGAIN || errno == EINTR ? MR_OK : MR_ERR_IO;
 	if (k == 0) {
@@ -157,17 +161,19 @@ static int read_some(struct stream *st, struct proc *p, mr_emitter *out, bool er
 static void stop_feeding(struct proc *p)
 {
 	p->stopped_reading = true;
-	p->inlen = 0;
+	p->inat = p->inlen = 0;
 	close(p->ch.in);
 	p->ch.in = -1;
 }
 
+/* Writes what the pipe takes; what is left stays where it is (no copy). */
 static void write_some(struct proc *p)
 {
-	ssize_t k = write(p->ch.in, p->in, p->inlen);
+	ssize_t k = write(p->ch.in, p->in + p->inat, p->inlen - p->inat);
 	if (k > 0) {
-		memmove(p->in, p->in + k, p->inlen - (size_t)k);
-		p->inlen -= (size_t)k;
+		p->inat += (size_t)k;
+		if (p->inat == p->inlen)
+			p->inat = p->inlen = 0;
 		mr_progress();
 	} else if (k < 0 && errno == EPIPE) { /* it stopped reading */
 		stop_feeding(p);
@@ -175,23 +181,23 @@ static void write_some(struct proc *p)
 }
 
 /*
- * Moves bytes both ways until at most goal bytes wait to be written or,
- * closing, until the command's output and errors end (its input closed
- * once all is written).  poll waits a second at most, so that the
- * --timeout watchdog, not this loop, decides when nothing happens.
+ * Moves bytes both ways until all that waits is written or, closing,
+ * until the command's output and errors end (its input closed once all is
+ * written).  poll waits a second at most, so that the --timeout watchdog,
+ * not this loop, decides when nothing happens.
  */
-static int pump(struct stream *st, struct proc *p, mr_emitter *out, size_t goal, bool closing)
+static int pump(struct stream *st, struct proc *p, mr_emitter *out, bool closing)
 {
 	for (;;) {
-		if (closing && p->inlen == 0 && p->ch.in >= 0) {
+		if (closing && p->inat == p->inlen && p->ch.in >= 0) {
 			close(p->ch.in);
 			p->ch.in = -1;
 		}
-		if (closing ? p->out_eof && p->err_eof : p->inlen <= goal || p->ch.in < 0)
+		if (closing ? p->out_eof && p->err_eof : p->inat == p->inlen || p->ch.in < 0)
 			return MR_OK;
 		struct pollfd f[3];
 		int n = 0, iin = -1, iout = -1, ierr = -1;
-		if (p->inlen && p->ch.in >= 0)
+		if (p->inat < p->inlen && p->ch.in >= 0)
 			f[iin = n++] = (struct pollfd){.fd = p->ch.in, .events = POLLOUT};
 		if (!p->out_eof)
 			f[iout = n++] = (struct pollfd){.fd = p->ch.out, .events = POLLIN};
@@ -233,7 +239,9 @@ static int feed(struct stream *st, struct proc *p, mr_emitter *out, const char *
 		p->inlen += nb;
 	}
 	p->in[p->inlen++] = end;
-	return p->inlen >= FEED ? pump(st, p, out, FEED / 2, false) : MR_OK;
+	/* Written out whole, so that it starts again at in[0]: the pipe (as
+	 * large as mr_spawn could make it) holds the command's backlog. */
+	return p->inlen >= FEED ? pump(st, p, out, false) : MR_OK;
 }
 
 /* ---- starting and ending a command ---------------------------------------- */
@@ -296,7 +304,7 @@ static int finish(struct stream *st, struct proc *p, mr_emitter *out)
 	if (!p->started)
 		return MR_OK;
 	p->started = false;
-	int rc = pump(st, p, out, 0, true);
+	int rc = pump(st, p, out, true);
 	if (rc == MR_OK && p->linelen) { /* a last line without '\n' */
 		rc = p->on_line(st, out, p->line, p->linelen);
 		p->linelen = 0;
@@ -488,10 +496,12 @@ static void teardown(void *state)
 	struct stream *st = state;
 	if (!st)
 		return;
-	free(st->mapper.in);
-	free(st->mapper.line);
-	free(st->reducer.in);
-	free(st->reducer.line);
+	struct proc *ps[] = {&st->mapper, &st->reducer};
+	for (int i = 0; i < 2; i++) {
+		free(ps[i]->in);
+		free(ps[i]->line);
+		free(ps[i]->buf);
+	}
 	free(st);
 }
 
