@@ -3,7 +3,7 @@
 
   bench/run.sh [--corpus zipf|brown|PATH] [--size 524M] [--vocab 1000000]
                [--files 4] [--seed 42] [--runs 5] [--np "1 2 4 8 16"]
-               [--peers wc,sort,mpimr,mpimr-direct,mrmpi,mp,dask]
+               [--peers wc,sort,mpimr,mpimr-direct,mrmpi,mp,dask,phoenixpp]
                [--mpimr build/mpimr] [--timeout 1800] [--out DIR] [--smoke]
 
 Runs every (peer, process count) configuration on the same files, once per
@@ -42,7 +42,8 @@ PY = "/usr/bin/python3"  # Debian's, with h5py and dask; `python3` on PATH may n
 ENV = {k: v for k, v in os.environ.items() if k not in ("PYTHONHOME", "PYTHONPATH")}
 ENV.update(LC_ALL="C", OMPI_ALLOW_RUN_AS_ROOT="1", OMPI_ALLOW_RUN_AS_ROOT_CONFIRM="1")
 
-# name: (label in the table, runs at each process count, Debian packages it needs)
+# name: (label in the table, runs at each process count, packages it needs:
+# Debian's, and `phoenixpp`, which install-peers.sh builds from its tarball)
 PEERS = {
     "wc": ("`LC_ALL=C wc -w`", False, []),
     "sort": ("`tr`/`sort`/`uniq -c`", False, []),
@@ -52,9 +53,14 @@ PEERS = {
     "mrmpi-combine": ("MR-MPI wordfreq + `compress()`", True, ["libmrmpi-dev", "g++"]),
     "mp": ("Python `multiprocessing.Pool`", True, []),
     "dask": ("Dask bag, processes", True, ["python3-dask"]),
+    "phoenixpp": ("Phoenix++ word_count, threads", True, ["g++", "make", "phoenixpp"]),
 }
-DEFAULT_PEERS = "wc,sort,mpimr-direct,mpimr,mrmpi,mp,dask"  # mrmpi-combine on request
-SCALING_STYLE = {"mpimr": "o-", "mrmpi": "s-", "mrmpi-combine": "s--", "mp": "^-", "dask": "v-"}
+DEFAULT_PEERS = "wc,sort,mpimr-direct,mpimr,mrmpi,mp,dask,phoenixpp"  # mrmpi-combine on request
+SCALING_STYLE = {"mpimr": "o-", "mrmpi": "s-", "mrmpi-combine": "s--", "mp": "^-", "dask": "v-",
+                 "phoenixpp": "x-"}
+BUILT = {"phoenixpp"}  # not Debian packages: install-peers.sh builds them
+PHOENIXPP = ROOT / "build" / "bench-peers" / "phoenix++-1.0" / "tests" / "word_count" / "word_count"
+PHOENIXPP_ALL = "2147483647"  # its "top N" argument: larger than any table, so it prints them all
 
 
 def log(msg):
@@ -112,6 +118,20 @@ def build_mrmpi():
     if r.returncode != 0:
         return None, "build failed: " + (r.stderr.strip().splitlines() or ["?"])[-1]
     return exe, None
+
+
+def join_files(files, path):
+    """Writes the files into path one after the other, each followed by a
+    newline (so the last word of one file does not run into the first of
+    the next), for a peer that reads one file; synced, so no writeback of it
+    falls in a timed run."""
+    with open(path, "wb") as out:
+        for f in files:
+            with open(f, "rb") as fh:
+                shutil.copyfileobj(fh, out, 1 << 20)
+            out.write(b"\n")
+        out.flush()
+        os.fsync(out.fileno())
 
 
 def make_corpus(a, gen=ROOT / "build" / "mpimr-gen-zipf"):
@@ -191,6 +211,9 @@ def command(cfg, files, out, tools):
         return mpirun + [str(tools["mrmpi"]), *combine, "-o", f"{out}/counts", *files], None
     if p == "mp":
         return [PY, str(PEERS_DIR / "mp_wordcount.py"), "-n", np, "-o", out, *files], None
+    if p == "phoenixpp":  # one file: the inputs joined before the rounds
+        return ["env", f"MR_NUMTHREADS={np}", str(tools["phoenixpp"]), str(tools["joined"]),
+                PHOENIXPP_ALL], None
     return [PY, str(PEERS_DIR / "dask_wordcount.py"), "-n", np, "-o", f"{out}/counts.tsv", *files], None
 
 
@@ -301,6 +324,54 @@ def read_uniq(path):
     return counts
 
 
+def read_phoenixpp(path):
+    """{word: count} from Phoenix++ word_count's stdout: after "Results (TOP
+    n of m):", n lines "%15s - %lu" (its words hold no space or '-')."""
+    counts = {}
+    with open(path, "rb") as f:
+        for line in f:
+            if line.startswith(b"Wordcount: Results (TOP "):
+                break
+        for line in f:
+            if line.startswith(b"Total: "):
+                break
+            w, c = line[:-1].rsplit(b" - ", 1)
+            counts[w.lstrip(b" ")] = int(c)
+    return counts
+
+
+def phoenixpp_words(word):
+    """The words Phoenix++'s word_count finds in one of mpimr's words: it
+    upper-cases a-z and takes each run of A-Z and ' that begins with a
+    letter; every other byte (digits, punctuation, NUL, bytes >= 0x80)
+    ends a word, as whitespace does for mpimr."""
+    return re.findall(rb"[A-Z][A-Z']*", word.upper())
+
+
+def phoenixpp_agreement(ref, got, refs):
+    """Agreement of Phoenix++'s table with mpimr's, case-folded: mpimr's words
+    upper-cased and their counts merged.  Where that differs, mpimr's table
+    re-split by Phoenix++'s own rule (phoenixpp_words) is tried: agreeing with
+    it is "yes" to the words Phoenix++ defines, said as such.  refs caches
+    the two tables across configurations."""
+    if not refs:
+        folded, own = collections.Counter(), collections.Counter()
+        for w, c in ref.items():
+            folded[w.upper()] += c
+            for x in phoenixpp_words(w):
+                own[x] += c
+        refs.update(folded=dict(folded), own=dict(own))
+        refs["same"] = refs["folded"] == refs["own"]  # every word letters only
+    a = agreement(refs["folded"], got)
+    if a == "yes":
+        return "yes (case-folded)"
+    if refs["own"] == got:
+        return ("yes by its own rule (mpimr's words case-folded, re-split into runs of A-Z and ' "
+                f"from a letter); mpimr's words case-folded: {a}")
+    return agreement(refs["own"], got) + (" (case-folded)" if refs["same"] else
+                                          " (against mpimr's words case-folded and re-split by its rule)")
+
+
 def read_answer(cfg, out):
     """The peer's table as {word: count}, or for wc -w its total as an int."""
     if cfg.peer == "wc":
@@ -313,6 +384,8 @@ def read_answer(cfg, out):
         return read_tsv(glob.glob(f"{out}/counts.*.tsv"))
     if cfg.peer == "mp":
         return read_tsv(glob.glob(f"{out}/part-*.tsv"))
+    if cfg.peer == "phoenixpp":
+        return read_phoenixpp(f"{out}/stdout.txt")
     return read_tsv([f"{out}/counts.tsv"])
 
 
@@ -365,6 +438,8 @@ def machine():
         ("Python", platform.python_version()),
         ("Dask", first([PY, "-c", "import dask; print(dask.__version__)"])),
         ("MR-MPI (Debian libmrmpi-dev)", first(["dpkg-query", "-W", "-f", "${Version}\\n", "libmrmpi-dev"])),
+        ("Phoenix++", "1.0, built from its tarball with g++ " + first(["g++", "-dumpfullversion"])
+         if PHOENIXPP.exists() else "not built"),
     ]
 
 
@@ -486,6 +561,16 @@ def write_markdown(path, a, corpus_desc, files, nbytes, ref, rows, absent, plot_
           "the scratch directory), map / collate / reduce as in its wordfreq example, with no "
           "local combining; the `mrmpi-combine` peer (on request) adds `compress()` before collate.",
           "- `mpirun` gets `--oversubscribe` at every process count.",
+          *([f"- Phoenix++ reads one file: before the rounds, untimed, the {len(files)} input files "
+             "were joined into one in the scratch directory, each followed by a newline (MB/s "
+             "counts the original bytes). Its np is its thread count (`MR_NUMTHREADS`); its threads "
+             "are pinned to CPU `i mod` the online CPUs. It prints its whole table, sorted by "
+             "count (the top-N argument is larger than any table). It upper-cases a-z and its "
+             "words are runs of A-Z and `'` that begin with a letter, so its table is compared "
+             "case-folded (mpimr's words upper-cased, counts merged); that is exact where every "
+             "word is letters only (the Zipf corpus). Elsewhere `agrees` says whether it matches "
+             "mpimr's words case-folded and re-split by its rule."]
+            if "phoenixpp" in a.peers else []),
           f"- {plot_note}", "", "## Machine", "", "| | |", "|---|---|"]
     L += [f"| {k} | {v} |" for k, v in machine()]
     L += ["", f"Command: `{a.command}`", ""]
@@ -593,9 +678,15 @@ def main():
 
     absent = {}
     for p in a.peers:
-        miss = [f"{pkg} ({failed_pkgs[pkg]})" for pkg in PEERS[p][2] if pkg in failed_pkgs]
+        miss = [f"{pkg} ({failed_pkgs[pkg]})" for pkg in PEERS[p][2] if pkg in failed_pkgs and pkg not in BUILT]
         if miss:
             absent[p] = "apt-get install failed: " + "; ".join(miss)
+        elif p in failed_pkgs:  # a peer install-peers.sh builds: its reason as is
+            absent[p] = failed_pkgs[p]
+    if "phoenixpp" in a.peers and "phoenixpp" not in absent:
+        tools["phoenixpp"] = PHOENIXPP
+        if not PHOENIXPP.exists():
+            absent["phoenixpp"] = f"no {PHOENIXPP.relative_to(ROOT)} (bench/install-peers.sh phoenixpp builds it)"
     for p in ("mrmpi", "mrmpi-combine"):
         if p in a.peers and p not in absent:
             tools["mrmpi"], err = build_mrmpi()
@@ -628,9 +719,15 @@ def main():
     ref = read_h5(scratch / "reference" / "counts.h5")
 
     cfgs = [Config(p, n) for p in a.peers if p not in absent for n in (a.np if PEERS[p][1] else [1])]
+    if any(c.peer == "phoenixpp" for c in cfgs):
+        tools["joined"] = scratch / "phoenixpp-input.txt"
+        log(f"joining the files into {tools['joined'].relative_to(ROOT)} for Phoenix++ (untimed)")
+        join_files(files, tools["joined"])
     wc = next(c for c in cfgs if c.peer == "wc")
+    refs = {}  # Phoenix++'s views of ref, made once
     run_rounds(cfgs, a.runs, scratch, a.keep, lambda c, o: run_once(c, files, o, tools, a.timeout),
-               lambda c, o: agreement(ref, read_answer(c, o)))
+               lambda c, o: phoenixpp_agreement(ref, read_answer(c, o), refs) if c.peer == "phoenixpp"
+               else agreement(ref, read_answer(c, o)))
 
     rows = summarize(cfgs, wc, nbytes)
     note = plot(out / "throughput.png", rows, f"word count, {a.corpus_name}: {nbytes / 1e6:.0f} MB, "
