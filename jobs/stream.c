@@ -229,6 +229,8 @@ static int pump(struct stream *st, struct proc *p, mr_emitter *out, bool closing
 static int feed(struct stream *st, struct proc *p, mr_emitter *out, const char *a, size_t na,
 		const char *b, size_t nb, char end)
 {
+	if (p->stopped_reading)
+		return MR_OK; /* it will not read it: finish fails the run */
 	if (grow(&p->in, &p->incap, p->inlen + na + nb + 2) != MR_OK)
 		return MR_ERR_NOMEM;
 	memcpy(p->in + p->inlen, a, na);

@@ -7,7 +7,8 @@ At the launcher's process count:
     0 (head -1, awk 'NR==3{exit}') fails the run, exit 1, saying so, with no
     output file: on an input that fits in the pipe (10,000 lines, 49 KB,
     which all reach the pipe before head ends, so no write fails) and on a
-    large one (2,000,000 lines); `cat` and an awk that reads to the end
+    large one (2,000,000 lines); over 256 MiB, no process of that run
+    peaks past 96 MiB (the rest of the input is dropped, not held); `cat` and an awk that reads to the end
     over the same inputs succeed and give every line (Python's lines of the
     file, in order);
   * a value of the map command's output that is not a number, under
@@ -118,6 +119,36 @@ def main():
             if not errs and records(a, out) != want:
                 errs.append("the records are not the file's lines")
             check("map %r over the %s input keeps every line" % (cmd, name), errs)
+
+    # --- a command that stopped reading is not fed the rest in memory: the
+    # rank drops what is left of its input (the run fails anyway), so over
+    # 256 MiB no process of the run grows past a fraction of it.  The peak
+    # is the largest of the run's processes (mpiexec's and the ranks'),
+    # measured in a process of its own, which waits for them.
+    big = os.path.join(work, "big.txt")
+    block = b"".join(b"%07d %s\n" % (i, b"x" * 56) for i in range(16384))  # 1 MiB
+    with open(big, "wb") as f:
+        for _ in range(256):
+            f.write(block)
+    fresh()
+    cmd = mrtest.split_launch(a.launch) + [a.mpimr, "stream", "-q", "--map", "head -1",
+                                           big, "-o", out]
+    probe = ("import resource, subprocess, sys\n"
+             "rc = subprocess.run(sys.argv[1:], stdout=subprocess.DEVNULL, "
+             "stderr=subprocess.DEVNULL).returncode\n"
+             "print(rc, resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss)\n")
+    r = mrtest.run([sys.executable, "-c", probe] + cmd, timeout=120)
+    errs = [] if r.rc == 0 else [r.describe()]
+    if not errs:
+        rc, peak_kib = (int(x) for x in r.out.split())
+        if rc != 1 or os.path.exists(out):
+            errs.append("exit status %d (want 1), output file left: %s"
+                        % (rc, os.path.exists(out)))
+        if peak_kib > 96 * 1024:
+            errs.append("a process of the run peaked at %d MiB over a 256 MiB input "
+                        "whose command read one line" % (peak_kib // 1024))
+    os.unlink(big)
+    check("map 'head -1' over 256 MiB: the rest of the input is not held", errs)
 
     # --- a value that is not a number: where it is
     bad1 = os.path.join(work, "values1.txt")
