@@ -233,6 +233,17 @@ uint64_t mr_iter_count(const mr_iter *it);
  */
 int mr_emit(mr_emitter *out, const void *key, size_t len, mr_value v);
 
+/*
+ * Built-in callbacks for the most common job, counting: mr_map_count emits
+ * (record, 1) for every record, and mr_combine_sum adds MR_U64 values.  A
+ * job whose map and combine are these two (word count) runs a loop of the
+ * engine's own, fused with the tokenizer, instead of a map call and an emit
+ * per record; its result is the same.  Either also works alone, as any
+ * callback of its kind does.
+ */
+int mr_map_count(const char *rec, size_t len, mr_emitter *out);
+int mr_combine_sum(mr_value *acc, const mr_value *in);
+
 /* Emits one pair whose value has the job's width fields, v[0..width).  Local;
  * otherwise as mr_emit(), which emits v[0] only. */
 int mr_emit_fields(mr_emitter *out, const void *key, size_t len, const mr_value *v);

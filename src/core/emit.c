@@ -10,8 +10,14 @@
 #include <stdarg.h>
 #include <stdio.h>
 
-static int flush(mr_emitter *e)
+int mr_emitter_flush(mr_emitter *e)
 {
+	if (e->ncounts > 0 && e->status == MR_OK) {
+		e->status = mr_table_count_batch(e->table, e->counts, e->ncounts);
+		if (e->status == MR_OK && e->full && mr_table_over(e->table))
+			e->status = e->full(e->full_arg);
+	}
+	e->ncounts = 0;
 	if (e->n == 0)
 		return e->status;
 	/* Long keys were appended to e->long_keys, which may have moved:
@@ -58,7 +64,7 @@ static inline mr_pending *queue(mr_emitter *out, const void *key, size_t len)
 
 static inline int queued(mr_emitter *out)
 {
-	return out->n == MR_EMIT_BATCH ? flush(out) : out->status;
+	return out->n == MR_EMIT_BATCH ? mr_emitter_flush(out) : out->status;
 }
 
 /* A pair appended to the emitter's run: every emit of a job that does not
@@ -177,6 +183,11 @@ int mr_emit_words(mr_emitter *e, const void *key, size_t len, const void *v, uin
 	return queued(e);
 }
 
+int mr_map_count(const char *rec, size_t len, mr_emitter *out)
+{
+	return mr_emit(out, rec, len, (mr_value){.u = 1});
+}
+
 void *mr_state(const mr_emitter *out)
 {
 	return out->state;
@@ -274,7 +285,7 @@ void mr_emitter_to_run(mr_emitter *e, enum mr_emit_mode mode, struct mr_frames *
 
 int mr_emitter_finish(mr_emitter *e)
 {
-	int rc = flush(e);
+	int rc = mr_emitter_flush(e);
 	mr_buf_release(&e->long_keys);
 	return rc;
 }

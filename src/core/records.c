@@ -59,7 +59,7 @@ static ssize_t read_at(mr_reader *r, uint64_t off, size_t want)
 	if (want > r->file_size - off)
 		want = (size_t)(r->file_size - off);
 	r->block.len = 0;
-	mr_buf_reserve(&r->block, want);
+	mr_buf_reserve(&r->block, want + MR_SPAN_SLACK);
 	size_t got = 0;
 	while (got < want) {
 		ssize_t k =
@@ -192,6 +192,7 @@ int mr_reader_next(mr_reader *r, const char **span, size_t *n)
 	r->carry.len = 0;
 	mr_buf_add(&r->carry, r->block.data, got);
 	int rc = finish_record(r, r->pos + got, &r->pos);
+	mr_buf_reserve(&r->carry, MR_SPAN_SLACK);
 	*span = r->span = r->carry.data;
 	*n = r->carry.len;
 	return rc;

@@ -80,8 +80,13 @@ int mr_scan_records(const char *buf, size_t n, enum mr_record_rule rule, mr_reco
  * those that start in [off, off + len), the last one finished past the end.
  * It hands out spans of whole records (the tokenizer below cuts them): from a block,
  * everything up to its last delimiter; a record longer than a block is
- * gathered in carry.  Memory is one block plus the longest record.
+ * gathered in carry.  Memory is one block plus the longest record.  Each
+ * span is followed by MR_SPAN_SLACK readable bytes.
  */
+/* Readable bytes that follow every span a reader hands out, past its end
+ * (their values are unspecified): a key of up to 16 bytes in it may be
+ * read as two whole words (mr_emit_count_short). */
+#define MR_SPAN_SLACK 16
 typedef struct mr_reader {
 	int fd;
 	mr_decoder *dec; /* a compressed file's bytes come from it, not fd */

@@ -15,64 +15,20 @@
 
 #define INLINE_MAX MR_SHORT_KEY
 #define LONG_CODE  (INLINE_MAX + 2) /* length codes: 1 + len inline, this for long */
-
-struct slot {
-	uint64_t tag; /* 0 marks an empty slot: a length code is never 0 */
-	mr_value value;
-	union {
-		char key[INLINE_MAX]; /* inline: the key, then zeros */
-		struct {
-			uint64_t off; /* long: the key's bytes in the arena */
-			uint64_t len;
-		} far;
-	} k;
-};
-
-struct mr_table {
-	struct slot *slots;
-	size_t mask;	/* slots - 1; slots is a power of two */
-	unsigned shift; /* 64 - log2(slots) */
-	uint64_t salt;	/* this table's own slot order: see home() */
-	size_t count;
-	size_t key_bytes;
-	mr_buf arena; /* long keys, each zero-padded to 8 bytes */
-	mr_values vals;
-	mr_buf varena;		  /* values of several words, and sets */
-	mr_buf scratch;		  /* a merged set, being built */
-	size_t limit;		  /* bytes it may hold, or 0: see mr_table_set_limit */
-	bool over;		  /* it needs more than limit */
-	uint64_t free_blocks[33]; /* by log2(capacity): a list through the
-				   * blocks' header words; NO_BLOCK ends it */
-};
-
-#define NO_BLOCK UINT64_MAX
+#define NO_BLOCK   UINT64_MAX
 
 #define MAX_LOAD_NUM 7 /* grow past 70% full */
 #define MAX_LOAD_DEN 10
 
-/*
- * A key's first slot: the top bits of its hash mixed with the table's salt.
- * Without a salt, iterating one table gives keys in slot order, and filling
- * another table in that order (reduce does, with what the shuffle sends)
- * piles them into one ever-growing run of full slots: quadratic time.  Each
- * table gets its own salt, so its order says nothing about another's.
- */
-static inline size_t home(const mr_table *t, uint64_t hash)
-{
-	return (size_t)(mr_mix(hash >> 8, t->salt) >> t->shift);
-}
 
-static inline uint64_t make_tag(uint64_t hash, size_t len)
-{
-	uint64_t code = len <= INLINE_MAX ? (uint64_t)len + 1 : LONG_CODE;
-	return (hash & ~UINT64_C(0xff)) | code;
-}
+
+#define make_tag mr_table_tag
 
 #define load64 mr_load64
 
 /* Whether long slot s holds key, which has len bytes.  A padded key is
  * followed by zeros to a multiple of 8, as the arena's keys are. */
-static bool same_long_key(const mr_table *t, const struct slot *s, const char *key, size_t len,
+static bool same_long_key(const mr_table *t, const struct mr_slot *s, const char *key, size_t len,
 			  bool padded)
 {
 	if (s->k.far.len != len)
@@ -88,7 +44,7 @@ static bool same_long_key(const mr_table *t, const struct slot *s, const char *k
 
 static void alloc_slots(mr_table *t, size_t nslots)
 {
-	t->slots = mr_alloc_zeroed_large(mr_mul(nslots, sizeof(struct slot)), __FILE__, __LINE__);
+	t->slots = mr_alloc_zeroed_large(mr_mul(nslots, sizeof(struct mr_slot)), __FILE__, __LINE__);
 	t->mask = nslots - 1;
 	t->shift = 64u - (unsigned)__builtin_ctzll((unsigned long long)nslots);
 }
@@ -126,13 +82,13 @@ void mr_table_free(mr_table **t)
 
 static void grow(mr_table *t)
 {
-	struct slot *old = t->slots;
+	struct mr_slot *old = t->slots;
 	size_t n = t->mask + 1;
 	alloc_slots(t, mr_mul(n, 2));
 	for (size_t i = 0; i < n; i++) {
 		if (!old[i].tag)
 			continue;
-		size_t j = home(t, old[i].tag);
+		size_t j = mr_table_home(t, old[i].tag);
 		while (t->slots[j].tag)
 			j = (j + 1) & t->mask;
 		t->slots[j] = old[i];
@@ -318,7 +274,7 @@ too_big:
 /* Merges v (nvals words) into slot s's value.  kind is t->vals.kind, given
  * as a constant where it is known, so that the switch folds away. */
 static MR_ALWAYS_INLINE int merge_value(mr_table *t, enum mr_vkind kind, mr_combine_fn combine,
-					struct slot *s, const void *v, uint32_t nvals)
+					struct mr_slot *s, const void *v, uint32_t nvals)
 {
 	switch (kind) {
 	case MR_VK_ONE: /* v is a pending's value: aligned */ return combine(&s->value, v);
@@ -334,7 +290,7 @@ static MR_ALWAYS_INLINE int merge_value(mr_table *t, enum mr_vkind kind, mr_comb
 }
 
 /* Stores v (nvals words) as new slot s's value. */
-static MR_ALWAYS_INLINE void store_value(mr_table *t, enum mr_vkind kind, struct slot *s,
+static MR_ALWAYS_INLINE void store_value(mr_table *t, enum mr_vkind kind, struct mr_slot *s,
 					 const void *v, uint32_t nvals)
 {
 	switch (kind) {
@@ -350,12 +306,12 @@ static MR_ALWAYS_INLINE void store_value(mr_table *t, enum mr_vkind kind, struct
 
 /* The slot that holds key, or the empty one where it would go.  w[0..1] is
  * a short key (len <= 16) as two zero-padded words. */
-static MR_ALWAYS_INLINE struct slot *find(const mr_table *t, uint64_t tag, const char *key,
+static MR_ALWAYS_INLINE struct mr_slot *find(const mr_table *t, uint64_t tag, const char *key,
 					  size_t len, bool padded, const uint64_t w[2])
 {
-	size_t i = home(t, tag);
+	size_t i = mr_table_home(t, tag);
 	for (;;) {
-		struct slot *s = &t->slots[i];
+		struct mr_slot *s = &t->slots[i];
 		if (!s->tag)
 			return s;
 		if (s->tag == tag) {
@@ -369,13 +325,30 @@ static MR_ALWAYS_INLINE struct slot *find(const mr_table *t, uint64_t tag, const
 	}
 }
 
+/* A key of len bytes was added: counted, and the table grown past 70%. */
+static inline void added(mr_table *t, size_t len)
+{
+	t->count++;
+	t->key_bytes += len;
+	if (t->count * MAX_LOAD_DEN > (t->mask + 1) * MAX_LOAD_NUM) {
+		/* Past its limit it says so instead of growing; at 70% full it
+		 * has room for the rest of a batch before it is emptied. */
+		if (t->limit &&
+		    (t->mask + 1) * 2 * sizeof(struct mr_slot) + t->arena.len + t->varena.len >
+			    t->limit)
+			t->over = true;
+		else
+			grow(t);
+	}
+}
+
 /* kind and combine are t's, passed in so that a batch loads them once. */
 static MR_ALWAYS_INLINE int upsert(mr_table *t, enum mr_vkind kind, mr_combine_fn combine,
 				   const char *key, size_t len, uint64_t hash, const void *v,
 				   uint32_t nvals, bool padded, const uint64_t w[2])
 {
 	uint64_t tag = make_tag(hash, len);
-	struct slot *s = find(t, tag, key, len, padded, w);
+	struct mr_slot *s = find(t, tag, key, len, padded, w);
 	if (s->tag)
 		return merge_value(t, kind, combine, s, v, nvals);
 	if (len <= INLINE_MAX) {
@@ -397,18 +370,7 @@ static MR_ALWAYS_INLINE int upsert(mr_table *t, enum mr_vkind kind, mr_combine_f
 	}
 	s->tag = tag;
 	store_value(t, kind, s, v, nvals);
-	t->count++;
-	t->key_bytes += len;
-	if (t->count * MAX_LOAD_DEN > (t->mask + 1) * MAX_LOAD_NUM) {
-		/* Past its limit it says so instead of growing; at 70% full it
-		 * has room for the rest of a batch before it is emptied. */
-		if (t->limit &&
-		    (t->mask + 1) * 2 * sizeof(struct slot) + t->arena.len + t->varena.len >
-			    t->limit)
-			t->over = true;
-		else
-			grow(t);
-	}
+	added(t, len);
 	return MR_OK;
 }
 
@@ -426,11 +388,6 @@ int mr_table_upsert(mr_table *t, const void *key, size_t len, uint64_t hash, con
 	return upsert(t, t->vals.kind, t->vals.combine, key, len, hash, v, nvals, false, w);
 }
 
-void mr_table_prefetch(const mr_table *t, uint64_t hash)
-{
-	__builtin_prefetch(&t->slots[home(t, hash)]);
-}
-
 /* A pending key's words: padded keys of up to 16 bytes are followed by
  * zeros to 16. */
 static MR_ALWAYS_INLINE void pending_words(const mr_pending *p, uint64_t w[2])
@@ -442,10 +399,11 @@ static MR_ALWAYS_INLINE void pending_words(const mr_pending *p, uint64_t w[2])
 	}
 }
 
-static MR_ALWAYS_INLINE int upsert_batch(mr_table *t, enum mr_vkind kind, const mr_pending *p,
-					 size_t n)
+/* kind and combine are t's, given as constants where they are known, so
+ * that the switch folds away and a built-in combine inlines. */
+static MR_ALWAYS_INLINE int upsert_batch(mr_table *t, enum mr_vkind kind, mr_combine_fn combine,
+					 const mr_pending *p, size_t n)
 {
-	const mr_combine_fn combine = t->vals.combine;
 	if (kind != MR_VK_ONE) {
 		/* A value in the arena is a second cache miss after the slot's:
 		 * find the batch's slots first (their lines were prefetched)
@@ -454,7 +412,7 @@ static MR_ALWAYS_INLINE int upsert_batch(mr_table *t, enum mr_vkind kind, const 
 		for (size_t i = 0; i < n; i++) {
 			uint64_t w[2];
 			pending_words(&p[i], w);
-			const struct slot *s =
+			const struct mr_slot *s =
 				find(t, make_tag(p[i].hash, p[i].len), p[i].key, p[i].len, true, w);
 			if (s->tag) {
 				const char *b = t->varena.data + s->value.u;
@@ -478,11 +436,56 @@ static MR_ALWAYS_INLINE int upsert_batch(mr_table *t, enum mr_vkind kind, const 
 
 int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n)
 {
-	/* One copy of the loop for the common one-word values, one for the rest. */
+	/* A copy of the loop for counts, one for other one-word values, one
+	 * for the rest. */
+	if (t->vals.kind == MR_VK_ONE && t->vals.combine == mr_combine_sum)
+		return upsert_batch(t, MR_VK_ONE, mr_combine_sum, p, n);
 	if (t->vals.kind == MR_VK_ONE)
-		return upsert_batch(t, MR_VK_ONE, p, n);
-	return upsert_batch(t, t->vals.kind, p, n);
+		return upsert_batch(t, MR_VK_ONE, t->vals.combine, p, n);
+	return upsert_batch(t, t->vals.kind, t->vals.combine, p, n);
 }
+
+int mr_table_count_batch(mr_table *t, const mr_counted *q, size_t n)
+{
+	const struct mr_slot *queued_in = t->slots; /* homes are for these */
+	for (size_t i = 0; i < n; i++) {
+		uint64_t tag = q[i].tag;
+		size_t j = t->slots == queued_in ? q[i].home : mr_table_home(t, tag);
+		struct mr_slot *s;
+		for (;; j = (j + 1) & t->mask) {
+			s = &t->slots[j];
+			if (s->tag == tag && load64(s->k.key) == q[i].w[0] &&
+			    load64(s->k.key + 8) == q[i].w[1])
+				break;
+			if (!s->tag)
+				break;
+		}
+		if (s->tag) {
+			s->value.u++;
+			continue;
+		}
+		memcpy(s->k.key, q[i].w, INLINE_MAX);
+		s->tag = tag;
+		s->value.u = 1;
+		added(t, (size_t)(tag & 0xff) - 1);
+	}
+	return MR_OK;
+}
+
+int mr_combine_sum(mr_value *acc, const mr_value *in)
+{
+	acc->u += in->u;
+	return MR_OK;
+}
+
+const uint64_t mr_key_masks[MR_SHORT_KEY + 1][2] = {
+#define M(n) ((n) >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * (n))) - 1)
+#define K(n) {M(n), (n) > 8 ? M((n) - 8) : 0}
+	K(0), K(1), K(2),  K(3),  K(4),	 K(5),	K(6),  K(7),  K(8),
+	K(9), K(10), K(11), K(12), K(13), K(14), K(15), K(16),
+#undef K
+#undef M
+};
 
 void mr_table_set_limit(mr_table *t, size_t bytes)
 {
@@ -493,13 +496,13 @@ bool mr_table_over(const mr_table *t)
 {
 	/* The arenas' bytes in use: what they keep for reuse after a clear
 	 * is no reason to spill again. */
-	size_t used = (t->mask + 1) * sizeof(struct slot) + t->arena.len + t->varena.len;
+	size_t used = (t->mask + 1) * sizeof(struct mr_slot) + t->arena.len + t->varena.len;
 	return t->over || (t->limit && used > t->limit);
 }
 
 void mr_table_clear(mr_table *t)
 {
-	memset(t->slots, 0, (t->mask + 1) * sizeof(struct slot));
+	memset(t->slots, 0, (t->mask + 1) * sizeof(struct mr_slot));
 	t->count = 0;
 	t->key_bytes = 0;
 	t->arena.len = 0;
@@ -521,7 +524,7 @@ size_t mr_table_key_bytes(const mr_table *t)
 
 size_t mr_table_memory(const mr_table *t)
 {
-	return (t->mask + 1) * sizeof(struct slot) + t->arena.cap + t->varena.cap + t->scratch.cap;
+	return (t->mask + 1) * sizeof(struct mr_slot) + t->arena.cap + t->varena.cap + t->scratch.cap;
 }
 
 bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_value **vals,
@@ -532,7 +535,7 @@ bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_v
 		(*pos)++;
 	if (*pos >= nslots)
 		return false;
-	struct slot *s = &t->slots[(*pos)++];
+	struct mr_slot *s = &t->slots[(*pos)++];
 	size_t code = (size_t)(s->tag & 0xff);
 	if (code == LONG_CODE) {
 		*key = t->arena.data + s->k.far.off;

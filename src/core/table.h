@@ -47,6 +47,49 @@ static inline double mr_number_double(const void *v)
  * sets, live in arenas. */
 typedef struct mr_table mr_table;
 
+/* Its insides are here, not in table.c, only so that the emitter's queue
+ * inlines mr_table_prefetch: nothing outside table.c reads them. */
+struct mr_slot {
+	uint64_t tag; /* 0 marks an empty slot: a length code is never 0 */
+	mr_value value;
+	union {
+		char key[MR_SHORT_KEY]; /* inline: the key, then zeros */
+		struct {
+			uint64_t off; /* long: the key's bytes in the arena */
+			uint64_t len;
+		} far;
+	} k;
+};
+
+struct mr_table {
+	struct mr_slot *slots;
+	size_t mask;	/* slots - 1; slots is a power of two */
+	unsigned shift; /* 64 - log2(slots) */
+	uint64_t salt;	/* this table's own slot order: see mr_table_home() */
+	size_t count;
+	size_t key_bytes;
+	mr_buf arena; /* long keys, each zero-padded to 8 bytes */
+	mr_values vals;
+	mr_buf varena;		  /* values of several words, and sets */
+	mr_buf scratch;		  /* a merged set, being built */
+	size_t limit;		  /* bytes it may hold, or 0: see mr_table_set_limit */
+	bool over;		  /* it needs more than limit */
+	uint64_t free_blocks[33]; /* by log2(capacity): a list through the
+				   * blocks' header words; NO_BLOCK ends it */
+};
+
+/*
+ * A key's first slot: the top bits of its hash mixed with the table's salt.
+ * Without a salt, iterating one table gives keys in slot order, and filling
+ * another table in that order (reduce does, with what the shuffle sends)
+ * piles them into one ever-growing run of full slots: quadratic time.  Each
+ * table gets its own salt, so its order says nothing about another's.
+ */
+static inline size_t mr_table_home(const mr_table *t, uint64_t hash)
+{
+	return (size_t)(mr_mix(hash >> 8, t->salt) >> t->shift);
+}
+
 mr_table *mr_table_new(size_t expected_keys, const mr_values *vals);
 void mr_table_free(mr_table **t);
 /* Inserts key with the value v[0..nvals) (nvals words, possibly unaligned:
@@ -66,9 +109,30 @@ typedef struct mr_pending {
 	uint32_t nvals;
 	mr_value value; /* a one-word value's own storage */
 } mr_pending;
-void mr_table_prefetch(const mr_table *t, uint64_t hash);
+static inline void mr_table_prefetch(const mr_table *t, uint64_t hash)
+{
+	__builtin_prefetch(&t->slots[mr_table_home(t, hash)]);
+}
 /* Upserts p[0..n) in order; stops at the first status that is not MR_OK. */
 int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n);
+/* A key of at most 16 bytes counted once, in a table of one-word values
+ * that mr_combine_sum combines: its words, its tag (mr_table_tag) and its
+ * home slot, as they were when it was queued. */
+typedef struct mr_counted {
+	uint64_t w[2];
+	uint64_t tag;
+	size_t home;
+} mr_counted;
+static inline uint64_t mr_table_tag(uint64_t hash, size_t len)
+{
+	/* the hash with its low byte a code for the length, never 0: 1 + len
+	 * for a key of up to 16 bytes, MR_SHORT_KEY + 2 for a longer one */
+	uint64_t code = len <= MR_SHORT_KEY ? (uint64_t)len + 1 : MR_SHORT_KEY + 2;
+	return (hash & ~UINT64_C(0xff)) | code;
+}
+/* Adds one to the value of each q[0..n)'s key (1 if new); MR_OK.  The
+ * homes are those of the table as it was when the batch began. */
+int mr_table_count_batch(mr_table *t, const mr_counted *q, size_t n);
 /* A table with a limit (bytes; 0: none) does not grow past it: it is then
  * over (mr_table_over), and whoever fills it empties it (mr_table_clear,
  * which keeps its slots for reuse). */
@@ -134,6 +198,9 @@ struct mr_emitter {
 	uint64_t short_keys[MR_EMIT_BATCH][2];
 	mr_buf long_keys;
 	mr_value fields[MR_EMIT_BATCH][MR_MAX_FIELDS]; /* mr_emit_fields's values */
+	/* Keys counted once (mr_emit_count_short), queued apart. */
+	size_t ncounts;
+	mr_counted counts[MR_EMIT_BATCH];
 	/* Where the record map was given lives (map only; see map.c). */
 	const char *rec;
 	const struct mr_reader *reader;
@@ -143,6 +210,35 @@ struct mr_emitter {
 	struct mr_rejects *rejects;
 };
 void mr_emitter_init(mr_emitter *e, mr_table *t, const mr_values *vals);
+/* Applies what is queued: MR_OK or the first failure (as mr_emit's). */
+int mr_emitter_flush(mr_emitter *e);
+
+/* The bytes of a key of len <= 16 bytes, as two little-endian words, are
+ * its first two words masked by mr_key_masks[len]. */
+extern const uint64_t mr_key_masks[MR_SHORT_KEY + 1][2];
+
+/*
+ * mr_emit(e, key, len, 1) for the engine's fused count loop (map.c), into a
+ * table of one-word values: key has at most 16 bytes, and at least
+ * MR_SPAN_SLACK readable bytes follow it (a reader's span), so that its
+ * words come from two loads and masks, without a branch on its length.
+ */
+static MR_ALWAYS_INLINE int mr_emit_count_short(mr_emitter *e, const char *key, size_t len)
+{
+	mr_counted *q = &e->counts[e->ncounts++];
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	q->w[0] = mr_load64(key) & mr_key_masks[len][0];
+	q->w[1] = mr_load64(key + 8) & mr_key_masks[len][1];
+#else
+	mr_key_words(key, len, q->w);
+#endif
+	uint64_t h = mr_hash_words(q->w, len);
+	q->tag = mr_table_tag(h, len);
+	q->home = mr_table_home(e->table, h);
+	__builtin_prefetch(&e->table->slots[q->home]);
+	e->pairs++;
+	return e->ncounts == MR_EMIT_BATCH ? mr_emitter_flush(e) : e->status;
+}
 /* Sends the emitter's pairs to run instead (mode COLLECT or OUTPUT). */
 void mr_emitter_to_run(mr_emitter *e, enum mr_emit_mode mode, struct mr_frames *run);
 /* Queues a value of nvals words at v, which stays valid until the batch is

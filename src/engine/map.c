@@ -21,25 +21,56 @@ struct map_state {
 	mr_stream *stream;
 	const mr_job *job;
 	uint64_t records;
+	bool counting; /* counts() */
 	mr_reader *reader;
 	mr_progress_state *progress; /* --progress (progress.c) */
 };
 
-static inline int on_record(void *arg, const char *rec, size_t len)
+/* What map's status rc (not MR_OK) fails the run with. */
+static int map_failed(struct map_state *s, int rc)
 {
-	struct map_state *s = arg;
-	s->records++;
-	if ((s->records & 0xffff) == 0)
-		mr_progress_tick(s->c, s->progress, s->reader->bytes_read);
-	s->em.rec = rec;
-	int rc = s->job->map(rec, len, &s->em);
 	if (rc == MR_ERR_INPUT && s->em.rejects->strict && s->em.rejects->count > 0)
 		return rc; /* a malformed record, named after map (reject.c) */
-	if (rc != MR_OK && rc != MR_ERR_NOMEM && rc != MR_ERR_LIMIT) {
+	if (rc != MR_ERR_NOMEM && rc != MR_ERR_LIMIT) {
 		mr_job_failed(s->job->name, "map", rc);
 		rc = MR_ERR_JOB;
 	}
 	return rc;
+}
+
+static inline void count_record(struct map_state *s)
+{
+	s->records++;
+	if ((s->records & 0xffff) == 0)
+		mr_progress_tick(s->c, s->progress, s->reader->bytes_read);
+}
+
+static inline int on_record(void *arg, const char *rec, size_t len)
+{
+	struct map_state *s = arg;
+	count_record(s);
+	s->em.rec = rec;
+	int rc = s->job->map(rec, len, &s->em);
+	return rc == MR_OK ? rc : map_failed(s, rc);
+}
+
+/* A counting job's record (see counts()): what mr_map_count does, inline,
+ * and without its call. */
+static inline int on_counted(void *arg, const char *rec, size_t len)
+{
+	struct map_state *s = arg;
+	count_record(s);
+	int rc = len <= MR_SHORT_KEY ? mr_emit_count_short(&s->em, rec, len)
+				     : mr_emit(&s->em, rec, len, (mr_value){.u = 1});
+	return rc == MR_OK ? rc : map_failed(s, rc);
+}
+
+/* Whether the job counts its records (word count) into the map table: then
+ * the tokenizer's loop queues them itself (on_counted). */
+static bool counts(const mr_job *job, const mr_emitter *em)
+{
+	return job->map == mr_map_count && job->combine == mr_combine_sum && em->table &&
+	       em->mode == MR_EMIT_COMBINE && !em->special && em->vals.kind == MR_VK_ONE;
 }
 
 /* After this rank's last range of file i, whose open descriptor is fd:
@@ -81,8 +112,9 @@ static int read_range(mr_ctx *c, mr_reader *r, const mr_range *g, struct map_sta
 {
 	bool whole = c->files.stamps[g->file].unsized;
 	r->file_size = whole ? UINT64_MAX : c->files.sizes[g->file];
-	int rc =
-		mr_each_record_in_range(r, g->offset, whole ? UINT64_MAX : g->length, on_record, s);
+	uint64_t len = whole ? UINT64_MAX : g->length;
+	int rc = s->counting ? mr_each_record_in_range(r, g->offset, len, on_counted, s)
+			     : mr_each_record_in_range(r, g->offset, len, on_record, s);
 	if (whole && rc == MR_OK)
 		c->files.sizes[g->file] = r->eof;
 	if (rc == MR_ERR_IO && !r->changed)
@@ -232,6 +264,7 @@ static int map_ranges(mr_ctx *c, const mr_range *ranges, size_t nranges, mr_tabl
 	s.em.files = &c->files;
 	c->rejects.strict = c->cfg->strict;
 	s.em.rejects = &c->rejects;
+	s.counting = counts(c->job, &s.em);
 
 	int rc = read_ranges(c, ranges, nranges, &r, &s);
 	if (rc == MR_OK && c->job->map_end) {
