@@ -12,12 +12,9 @@
 
 int mr_emitter_flush(mr_emitter *e)
 {
-	if (e->ncounts > 0 && e->status == MR_OK) {
-		e->status = mr_table_count_batch(e->table, e->counts, e->ncounts);
-		if (e->status == MR_OK && e->full && mr_table_over(e->table))
-			e->status = e->full(e->full_arg);
-	}
-	e->ncounts = 0;
+	while (e->chead != e->ctail && e->status == MR_OK)
+		e->status = mr_emitter_count_one(e);
+	e->chead = e->ctail;
 	if (e->n == 0)
 		return e->status;
 	/* Long keys were appended to e->long_keys, which may have moved:
@@ -35,6 +32,21 @@ int mr_emitter_flush(mr_emitter *e)
 		e->status = e->full(e->full_arg);
 	e->n = 0;
 	e->long_keys.len = 0;
+	return e->status;
+}
+
+int mr_emitter_count_new(mr_emitter *e, const mr_counted *q, struct mr_slot *s)
+{
+	mr_table *t = e->table;
+	const struct mr_slot *before = t->slots;
+	mr_table_count_new(t, q, s);
+	if (t->slots != before) /* grown: the queued keys' homes moved */
+		for (size_t i = e->chead; i != e->ctail; i++) {
+			mr_counted *p = &e->counts[i & (MR_COUNT_RING - 1)];
+			p->home = mr_table_home(t, p->tag);
+		}
+	if (e->status == MR_OK && e->full && mr_table_over(t))
+		e->status = e->full(e->full_arg);
 	return e->status;
 }
 

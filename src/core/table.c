@@ -445,31 +445,12 @@ int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n)
 	return upsert_batch(t, t->vals.kind, t->vals.combine, p, n);
 }
 
-int mr_table_count_batch(mr_table *t, const mr_counted *q, size_t n)
+void mr_table_count_new(mr_table *t, const mr_counted *q, struct mr_slot *s)
 {
-	const struct mr_slot *queued_in = t->slots; /* homes are for these */
-	for (size_t i = 0; i < n; i++) {
-		uint64_t tag = q[i].tag;
-		size_t j = t->slots == queued_in ? q[i].home : mr_table_home(t, tag);
-		struct mr_slot *s;
-		for (;; j = (j + 1) & t->mask) {
-			s = &t->slots[j];
-			if (s->tag == tag && load64(s->k.key) == q[i].w[0] &&
-			    load64(s->k.key + 8) == q[i].w[1])
-				break;
-			if (!s->tag)
-				break;
-		}
-		if (s->tag) {
-			s->value.u++;
-			continue;
-		}
-		memcpy(s->k.key, q[i].w, INLINE_MAX);
-		s->tag = tag;
-		s->value.u = 1;
-		added(t, (size_t)(tag & 0xff) - 1);
-	}
-	return MR_OK;
+	memcpy(s->k.key, q->w, INLINE_MAX);
+	s->tag = q->tag;
+	s->value.u = 1;
+	added(t, (size_t)(q->tag & 0xff) - 1);
 }
 
 int mr_combine_sum(mr_value *acc, const mr_value *in)

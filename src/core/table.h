@@ -115,9 +115,9 @@ static inline void mr_table_prefetch(const mr_table *t, uint64_t hash)
 }
 /* Upserts p[0..n) in order; stops at the first status that is not MR_OK. */
 int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n);
-/* A key of at most 16 bytes counted once, in a table of one-word values
+/* A key of at most 16 bytes to count once, in a table of one-word values
  * that mr_combine_sum combines: its words, its tag (mr_table_tag) and its
- * home slot, as they were when it was queued. */
+ * home slot in the table as it was when the key was queued. */
 typedef struct mr_counted {
 	uint64_t w[2];
 	uint64_t tag;
@@ -130,9 +130,22 @@ static inline uint64_t mr_table_tag(uint64_t hash, size_t len)
 	uint64_t code = len <= MR_SHORT_KEY ? (uint64_t)len + 1 : MR_SHORT_KEY + 2;
 	return (hash & ~UINT64_C(0xff)) | code;
 }
-/* Adds one to the value of each q[0..n)'s key (1 if new); MR_OK.  The
- * homes are those of the table as it was when the batch began. */
-int mr_table_count_batch(mr_table *t, const mr_counted *q, size_t n);
+/* The slot that holds q's key, or the empty one where it goes, from q's
+ * home (which must be the table's as it is). */
+static MR_ALWAYS_INLINE struct mr_slot *mr_table_count_find(mr_table *t, const mr_counted *q)
+{
+	for (size_t j = q->home;; j = (j + 1) & t->mask) {
+		struct mr_slot *s = &t->slots[j];
+		uint64_t k0, k1;
+		memcpy(&k0, s->k.key, 8);
+		memcpy(&k1, s->k.key + 8, 8);
+		if ((s->tag == q->tag && k0 == q->w[0] && k1 == q->w[1]) || !s->tag)
+			return s;
+	}
+}
+/* Puts q's key, counted once, in the empty slot s that mr_table_count_find
+ * gave; the table may grow. */
+void mr_table_count_new(mr_table *t, const mr_counted *q, struct mr_slot *s);
 /* A table with a limit (bytes; 0: none) does not grow past it: it is then
  * over (mr_table_over), and whoever fills it empties it (mr_table_clear,
  * which keeps its slots for reuse). */
@@ -153,6 +166,10 @@ bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_v
  * Emits are queued and applied to a table in batches of MR_EMIT_BATCH, so
  * that the cache misses of many keys overlap; the key bytes are copied. */
 #define MR_EMIT_BATCH  32
+/* Counted keys are applied one at a time, each MR_COUNT_AHEAD keys after
+ * its slot was prefetched, so that a steady number of misses overlap. */
+#define MR_COUNT_AHEAD 48
+#define MR_COUNT_RING  64 /* a power of two above MR_COUNT_AHEAD */
 #define MR_REJECT_SHOW 5   /* malformed records named, per rank and per run */
 #define MR_REJECT_WHY  151 /* 150 bytes and a NUL */
 struct mr_reader;
@@ -198,9 +215,10 @@ struct mr_emitter {
 	uint64_t short_keys[MR_EMIT_BATCH][2];
 	mr_buf long_keys;
 	mr_value fields[MR_EMIT_BATCH][MR_MAX_FIELDS]; /* mr_emit_fields's values */
-	/* Keys counted once (mr_emit_count_short), queued apart. */
-	size_t ncounts;
-	mr_counted counts[MR_EMIT_BATCH];
+	/* Keys counted once (mr_emit_count_short), queued apart in a ring:
+	 * counts[chead..ctail), indices taken modulo MR_COUNT_RING. */
+	size_t chead, ctail;
+	mr_counted counts[MR_COUNT_RING];
 	/* Where the record map was given lives (map only; see map.c). */
 	const char *rec;
 	const struct mr_reader *reader;
@@ -223,9 +241,23 @@ extern const uint64_t mr_key_masks[MR_SHORT_KEY + 1][2];
  * MR_SPAN_SLACK readable bytes follow it (a reader's span), so that its
  * words come from two loads and masks, without a branch on its length.
  */
+/* The oldest counted key applied (mr_emit_count_short): MR_OK or the
+ * emitter's status. */
+int mr_emitter_count_new(mr_emitter *e, const mr_counted *q, struct mr_slot *s);
+static MR_ALWAYS_INLINE int mr_emitter_count_one(mr_emitter *e)
+{
+	const mr_counted *q = &e->counts[e->chead++ & (MR_COUNT_RING - 1)];
+	struct mr_slot *s = mr_table_count_find(e->table, q);
+	if (s->tag) {
+		s->value.u++;
+		return MR_OK;
+	}
+	return mr_emitter_count_new(e, q, s);
+}
+
 static MR_ALWAYS_INLINE int mr_emit_count_short(mr_emitter *e, const char *key, size_t len)
 {
-	mr_counted *q = &e->counts[e->ncounts++];
+	mr_counted *q = &e->counts[e->ctail++ & (MR_COUNT_RING - 1)];
 #if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
 	q->w[0] = mr_load64(key) & mr_key_masks[len][0];
 	q->w[1] = mr_load64(key + 8) & mr_key_masks[len][1];
@@ -237,8 +269,9 @@ static MR_ALWAYS_INLINE int mr_emit_count_short(mr_emitter *e, const char *key, 
 	q->home = mr_table_home(e->table, h);
 	__builtin_prefetch(&e->table->slots[q->home]);
 	e->pairs++;
-	return e->ncounts == MR_EMIT_BATCH ? mr_emitter_flush(e) : e->status;
+	return e->ctail - e->chead > MR_COUNT_AHEAD ? mr_emitter_count_one(e) : e->status;
 }
+
 /* Sends the emitter's pairs to run instead (mode COLLECT or OUTPUT). */
 void mr_emitter_to_run(mr_emitter *e, enum mr_emit_mode mode, struct mr_frames *run);
 /* Queues a value of nvals words at v, which stays valid until the batch is
