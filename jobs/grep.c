@@ -87,12 +87,6 @@ static int map(const char *line, size_t len, mr_emitter *out)
 	return MR_OK;
 }
 
-static int sum(mr_value *acc, const mr_value *in)
-{
-	acc->u += in->u;
-	return MR_OK;
-}
-
 const mr_job mr_job_grep = {
 	.name = "grep",
 	.summary = "count every match of a POSIX extended regular expression (or, with "
@@ -105,5 +99,5 @@ const mr_job mr_job_grep = {
 	.setup = setup,
 	.teardown = teardown,
 	.map = map,
-	.combine = sum,
+	.combine = mr_combine_sum,
 };
