@@ -12,6 +12,8 @@
 
 int mr_emitter_flush(mr_emitter *e)
 {
+	/* The counted keys first: their homes are for the table as it is,
+	 * and applying the batch below may grow it. */
 	while (e->chead != e->ctail && e->status == MR_OK)
 		e->status = mr_emitter_count_one(e);
 	e->chead = e->ctail;
