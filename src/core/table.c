@@ -20,10 +20,6 @@
 #define MAX_LOAD_NUM 7 /* grow past 70% full */
 #define MAX_LOAD_DEN 10
 
-
-
-#define make_tag mr_table_tag
-
 #define load64 mr_load64
 
 /* Whether long slot s holds key, which has len bytes.  A padded key is
@@ -44,7 +40,8 @@ static bool same_long_key(const mr_table *t, const struct mr_slot *s, const char
 
 static void alloc_slots(mr_table *t, size_t nslots)
 {
-	t->slots = mr_alloc_zeroed_large(mr_mul(nslots, sizeof(struct mr_slot)), __FILE__, __LINE__);
+	t->slots =
+		mr_alloc_zeroed_large(mr_mul(nslots, sizeof(struct mr_slot)), __FILE__, __LINE__);
 	t->mask = nslots - 1;
 	t->shift = 64u - (unsigned)__builtin_ctzll((unsigned long long)nslots);
 }
@@ -307,7 +304,7 @@ static MR_ALWAYS_INLINE void store_value(mr_table *t, enum mr_vkind kind, struct
 /* The slot that holds key, or the empty one where it would go.  w[0..1] is
  * a short key (len <= 16) as two zero-padded words. */
 static MR_ALWAYS_INLINE struct mr_slot *find(const mr_table *t, uint64_t tag, const char *key,
-					  size_t len, bool padded, const uint64_t w[2])
+					     size_t len, bool padded, const uint64_t w[2])
 {
 	size_t i = mr_table_home(t, tag);
 	for (;;) {
@@ -347,7 +344,7 @@ static MR_ALWAYS_INLINE int upsert(mr_table *t, enum mr_vkind kind, mr_combine_f
 				   const char *key, size_t len, uint64_t hash, const void *v,
 				   uint32_t nvals, bool padded, const uint64_t w[2])
 {
-	uint64_t tag = make_tag(hash, len);
+	uint64_t tag = mr_table_tag(hash, len);
 	struct mr_slot *s = find(t, tag, key, len, padded, w);
 	if (s->tag)
 		return merge_value(t, kind, combine, s, v, nvals);
@@ -412,8 +409,8 @@ static MR_ALWAYS_INLINE int upsert_batch(mr_table *t, enum mr_vkind kind, mr_com
 		for (size_t i = 0; i < n; i++) {
 			uint64_t w[2];
 			pending_words(&p[i], w);
-			const struct mr_slot *s =
-				find(t, make_tag(p[i].hash, p[i].len), p[i].key, p[i].len, true, w);
+			const struct mr_slot *s = find(t, mr_table_tag(p[i].hash, p[i].len),
+						       p[i].key, p[i].len, true, w);
 			if (s->tag) {
 				const char *b = t->varena.data + s->value.u;
 				__builtin_prefetch(b);
@@ -459,13 +456,16 @@ int mr_combine_sum(mr_value *acc, const mr_value *in)
 	return MR_OK;
 }
 
+/* The bytes of a key of n bytes in one word: n < 8 of them, or all 8. */
+#define MASK(n) ((n) >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * (n))) - 1)
+#define MASKS(n)                                   \
+	{                                          \
+		MASK(n), (n) > 8 ? MASK((n)-8) : 0 \
+	}
 const uint64_t mr_key_masks[MR_SHORT_KEY + 1][2] = {
-#define M(n) ((n) >= 8 ? ~UINT64_C(0) : (UINT64_C(1) << (8 * (n))) - 1)
-#define K(n) {M(n), (n) > 8 ? M((n) - 8) : 0}
-	K(0), K(1), K(2),  K(3),  K(4),	 K(5),	K(6),  K(7),  K(8),
-	K(9), K(10), K(11), K(12), K(13), K(14), K(15), K(16),
-#undef K
-#undef M
+	MASKS(0),  MASKS(1),  MASKS(2),	 MASKS(3),  MASKS(4),  MASKS(5),
+	MASKS(6),  MASKS(7),  MASKS(8),	 MASKS(9),  MASKS(10), MASKS(11),
+	MASKS(12), MASKS(13), MASKS(14), MASKS(15), MASKS(16),
 };
 
 void mr_table_set_limit(mr_table *t, size_t bytes)
@@ -505,7 +505,8 @@ size_t mr_table_key_bytes(const mr_table *t)
 
 size_t mr_table_memory(const mr_table *t)
 {
-	return (t->mask + 1) * sizeof(struct mr_slot) + t->arena.cap + t->varena.cap + t->scratch.cap;
+	return (t->mask + 1) * sizeof(struct mr_slot) + t->arena.cap + t->varena.cap +
+	       t->scratch.cap;
 }
 
 bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_value **vals,

@@ -165,11 +165,11 @@ bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_v
 /* ---- the emitter (emit.c) --------------------------------------------
  * Emits are queued and applied to a table in batches of MR_EMIT_BATCH, so
  * that the cache misses of many keys overlap; the key bytes are copied. */
-#define MR_EMIT_BATCH  32
+#define MR_EMIT_BATCH 32
 /* Counted keys are applied one at a time, each MR_COUNT_AHEAD keys after
  * its slot was prefetched, so that a steady number of misses overlap. */
 #define MR_COUNT_AHEAD 48
-#define MR_COUNT_RING  64 /* a power of two above MR_COUNT_AHEAD */
+#define MR_COUNT_RING  64  /* a power of two above MR_COUNT_AHEAD */
 #define MR_REJECT_SHOW 5   /* malformed records named, per rank and per run */
 #define MR_REJECT_WHY  151 /* 150 bytes and a NUL */
 struct mr_reader;
