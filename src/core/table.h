@@ -48,7 +48,8 @@ static inline double mr_number_double(const void *v)
 typedef struct mr_table mr_table;
 
 /* Its insides are here, not in table.c, only so that the emitter's queue
- * inlines mr_table_prefetch: nothing outside table.c reads them. */
+ * and the fused count loop below inline (mr_table_prefetch,
+ * mr_table_count_find): nothing else outside table.c reads them. */
 struct mr_slot {
 	uint64_t tag; /* 0 marks an empty slot: a length code is never 0 */
 	mr_value value;
@@ -117,7 +118,7 @@ static inline void mr_table_prefetch(const mr_table *t, uint64_t hash)
 int mr_table_upsert_batch(mr_table *t, const mr_pending *p, size_t n);
 /* A key of at most 16 bytes to count once, in a table of one-word values
  * that mr_combine_sum combines: its words, its tag (mr_table_tag) and its
- * home slot in the table as it was when the key was queued. */
+ * home slot in the table as it is (renewed when the table grows). */
 typedef struct mr_counted {
 	uint64_t w[2];
 	uint64_t tag;
@@ -136,10 +137,9 @@ static MR_ALWAYS_INLINE struct mr_slot *mr_table_count_find(mr_table *t, const m
 {
 	for (size_t j = q->home;; j = (j + 1) & t->mask) {
 		struct mr_slot *s = &t->slots[j];
-		uint64_t k0, k1;
-		memcpy(&k0, s->k.key, 8);
-		memcpy(&k1, s->k.key + 8, 8);
-		if ((s->tag == q->tag && k0 == q->w[0] && k1 == q->w[1]) || !s->tag)
+		if ((s->tag == q->tag && mr_load64(s->k.key) == q->w[0] &&
+		     mr_load64(s->k.key + 8) == q->w[1]) ||
+		    !s->tag)
 			return s;
 	}
 }
@@ -235,15 +235,11 @@ int mr_emitter_flush(mr_emitter *e);
  * its first two words masked by mr_key_masks[len]. */
 extern const uint64_t mr_key_masks[MR_SHORT_KEY + 1][2];
 
-/*
- * mr_emit(e, key, len, 1) for the engine's fused count loop (map.c), into a
- * table of one-word values: key has at most 16 bytes, and at least
- * MR_SPAN_SLACK readable bytes follow it (a reader's span), so that its
- * words come from two loads and masks, without a branch on its length.
- */
-/* The oldest counted key applied (mr_emit_count_short): MR_OK or the
- * emitter's status. */
+/* Puts the counted key q in the empty slot s (mr_table_count_new), renews
+ * the homes of the keys still queued if that grew the table, and empties
+ * a table over its limit (full): MR_OK or the emitter's status. */
 int mr_emitter_count_new(mr_emitter *e, const mr_counted *q, struct mr_slot *s);
+/* The oldest counted key applied: MR_OK or the emitter's status. */
 static MR_ALWAYS_INLINE int mr_emitter_count_one(mr_emitter *e)
 {
 	const mr_counted *q = &e->counts[e->chead++ & (MR_COUNT_RING - 1)];
@@ -255,6 +251,12 @@ static MR_ALWAYS_INLINE int mr_emitter_count_one(mr_emitter *e)
 	return mr_emitter_count_new(e, q, s);
 }
 
+/*
+ * mr_emit(e, key, len, 1) for the engine's fused count loop (map.c), into a
+ * table of one-word values: key has at most 16 bytes, and at least
+ * MR_SPAN_SLACK readable bytes follow it (a reader's span), so that its
+ * words come from two loads and masks, without a branch on its length.
+ */
 static MR_ALWAYS_INLINE int mr_emit_count_short(mr_emitter *e, const char *key, size_t len)
 {
 	mr_counted *q = &e->counts[e->ctail++ & (MR_COUNT_RING - 1)];

@@ -61,7 +61,7 @@ static inline int on_counted(void *arg, const char *rec, size_t len)
 	struct map_state *s = arg;
 	count_record(s);
 	int rc = len <= MR_SHORT_KEY ? mr_emit_count_short(&s->em, rec, len)
-				     : mr_emit(&s->em, rec, len, (mr_value){.u = 1});
+				     : mr_map_count(rec, len, &s->em);
 	return rc == MR_OK ? rc : map_failed(s, rc);
 }
 
@@ -69,8 +69,9 @@ static inline int on_counted(void *arg, const char *rec, size_t len)
  * the tokenizer's loop queues them itself (on_counted). */
 static bool counts(const mr_job *job, const mr_emitter *em)
 {
+	/* A table is there only for a job that combines (set_destination). */
 	return job->map == mr_map_count && job->combine == mr_combine_sum && em->table &&
-	       em->mode == MR_EMIT_COMBINE && !em->special && em->vals.kind == MR_VK_ONE;
+	       em->vals.kind == MR_VK_ONE;
 }
 
 /* After this rank's last range of file i, whose open descriptor is fd:
