@@ -46,20 +46,55 @@ void *mr_realloc_at(void *p, size_t n, const char *file, int line)
 	return q;
 }
 
+#define HUGE_PAGE ((size_t)2 << 20)
+#define LARGE_MIN (2 * HUGE_PAGE) /* smaller comes from calloc */
+
 void *mr_alloc_zeroed_large(size_t n, const char *file, int line)
 {
-	/* Big tables are probed at random: 2 MiB pages save most TLB misses
-	 * where the kernel gives them on request (transparent huge pages). */
-	const size_t huge = (size_t)2 << 20;
-	if (n < 2 * huge)
+	if (n < LARGE_MIN)
 		return mr_calloc_at(n, 1, file, line);
-	void *p = NULL;
-	if (posix_memalign(&p, huge, n) != 0)
+	/* Fresh pages from mmap are zero, and the kernel zeroes each only when
+	 * it is first touched: nothing is written twice, and pages the table
+	 * never touches cost nothing.  The mapping is cut to start on a 2 MiB
+	 * boundary, so that the kernel can back it with huge pages, which
+	 * save most TLB misses of a table probed at random. */
+	size_t pages = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1), len = pages + HUGE_PAGE;
+	if (pages < n || len < pages)
 		out_of_memory(n, file, line);
+	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		out_of_memory(n, file, line);
+	char *a = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	char *end = a + pages;
+	if (a > p)
+		munmap(p, (size_t)(a - p));
+	if (p + len > end)
+		munmap(end, (size_t)(p + len - end));
 #ifdef MADV_HUGEPAGE
-	madvise(p, n, MADV_HUGEPAGE);
+	madvise(a, n, MADV_HUGEPAGE);
 #endif
-	return memset(p, 0, n);
+	return a;
+}
+
+void mr_free_large(void *p, size_t n)
+{
+	if (!p)
+		return;
+	if (n < LARGE_MIN)
+		free(p);
+	else
+		munmap(p, (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
+}
+
+void mr_release_large(void *p, size_t n, size_t from, size_t to)
+{
+	if (n < LARGE_MIN)
+		return;
+	/* Whole huge pages only: p is aligned to one (mr_alloc_zeroed_large). */
+	from = (from + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+	to &= ~(HUGE_PAGE - 1);
+	if (to > from)
+		madvise((char *)p + from, to - from, MADV_DONTNEED);
 }
 
 char *mr_strdup_at(const char *s, const char *file, int line)

@@ -19,6 +19,11 @@
 
 #define MAX_LOAD_NUM 7 /* grow past 70% full */
 #define MAX_LOAD_DEN 10
+/* Tables double up to this many slots (128 MiB, far past the caches), then
+ * grow by a quarter, in whole 2 MiB pages: a big table then has at most
+ * 1.25 times the slots its keys need, where doubling gives up to twice. */
+#define DOUBLE_BELOW ((size_t)1 << 22)
+#define PAGE_SLOTS   (((size_t)2 << 20) / sizeof(struct mr_slot))
 
 #define load64 mr_load64
 
@@ -38,19 +43,31 @@ static bool same_long_key(const mr_table *t, const struct mr_slot *s, const char
 	return true;
 }
 
+static size_t next_size(size_t nslots)
+{
+	if (nslots < DOUBLE_BELOW)
+		return mr_mul(nslots, 2);
+	size_t n = mr_mul(nslots, 5) / 4 + PAGE_SLOTS - 1;
+	return n / PAGE_SLOTS * PAGE_SLOTS;
+}
+
+static size_t slot_bytes(size_t nslots)
+{
+	return mr_mul(nslots, sizeof(struct mr_slot));
+}
+
 static void alloc_slots(mr_table *t, size_t nslots)
 {
-	t->slots =
-		mr_alloc_zeroed_large(mr_mul(nslots, sizeof(struct mr_slot)), __FILE__, __LINE__);
-	t->mask = nslots - 1;
-	t->shift = 64u - (unsigned)__builtin_ctzll((unsigned long long)nslots);
+	t->slots = mr_alloc_zeroed_large(slot_bytes(nslots), __FILE__, __LINE__);
+	t->nslots = nslots;
+	t->released = 0;
 }
 
 mr_table *mr_table_new(size_t expected_keys, const mr_values *vals)
 {
 	size_t nslots = 1024;
 	while (nslots / MAX_LOAD_DEN * MAX_LOAD_NUM < expected_keys)
-		nslots *= 2;
+		nslots = next_size(nslots);
 	static uint64_t tables_made; /* salts differ, and runs repeat */
 	mr_table *t = mr_calloc(1, sizeof(*t));
 	/* splitmix64's step: unrelated salts (multiples of one would not be) */
@@ -69,7 +86,7 @@ void mr_table_free(mr_table **t)
 {
 	if (!*t)
 		return;
-	free((*t)->slots);
+	mr_free_large((*t)->slots, slot_bytes((*t)->nslots));
 	mr_buf_release(&(*t)->arena);
 	mr_buf_release(&(*t)->varena);
 	mr_buf_release(&(*t)->scratch);
@@ -80,17 +97,35 @@ void mr_table_free(mr_table **t)
 static void grow(mr_table *t)
 {
 	struct mr_slot *old = t->slots;
-	size_t n = t->mask + 1;
-	alloc_slots(t, mr_mul(n, 2));
+	size_t n = t->nslots;
+	alloc_slots(t, next_size(n));
+	/* In slot order, which is nearly the new table's order too (see
+	 * mr_table_home): the new table's pages are written about front to
+	 * back while the old one's go back to the system as they are read, so
+	 * the two are never both whole. */
 	for (size_t i = 0; i < n; i++) {
+		if (i % PAGE_SLOTS == 0 && i > 0)
+			mr_release_large(old, slot_bytes(n), (i - PAGE_SLOTS) * sizeof(*old),
+					 i * sizeof(*old));
 		if (!old[i].tag)
 			continue;
 		size_t j = mr_table_home(t, old[i].tag);
 		while (t->slots[j].tag)
-			j = (j + 1) & t->mask;
+			j = mr_table_after(t, j);
 		t->slots[j] = old[i];
 	}
-	free(old);
+	mr_free_large(old, slot_bytes(n));
+}
+
+void mr_table_release_below(mr_table *t, size_t pos)
+{
+	if (pos > t->nslots)
+		pos = t->nslots;
+	if (pos <= t->released)
+		return;
+	mr_release_large(t->slots, slot_bytes(t->nslots), t->released * sizeof(struct mr_slot),
+			 pos * sizeof(struct mr_slot));
+	t->released = pos / PAGE_SLOTS * PAGE_SLOTS;
 }
 
 /* ---- values of several words, and sets, in the value arena ---------------- */
@@ -318,7 +353,7 @@ static MR_ALWAYS_INLINE struct mr_slot *find(const mr_table *t, uint64_t tag, co
 			if (same)
 				return s;
 		}
-		i = (i + 1) & t->mask;
+		i = mr_table_after(t, i);
 	}
 }
 
@@ -327,12 +362,11 @@ static inline void added(mr_table *t, size_t len)
 {
 	t->count++;
 	t->key_bytes += len;
-	if (t->count * MAX_LOAD_DEN > (t->mask + 1) * MAX_LOAD_NUM) {
+	if (t->count * MAX_LOAD_DEN > t->nslots * MAX_LOAD_NUM) {
 		/* Past its limit it says so instead of growing; at 70% full it
 		 * has room for the rest of a batch before it is emptied. */
 		if (t->limit &&
-		    (t->mask + 1) * 2 * sizeof(struct mr_slot) + t->arena.len + t->varena.len >
-			    t->limit)
+		    slot_bytes(next_size(t->nslots)) + t->arena.len + t->varena.len > t->limit)
 			t->over = true;
 		else
 			grow(t);
@@ -477,13 +511,13 @@ bool mr_table_over(const mr_table *t)
 {
 	/* The arenas' bytes in use: what they keep for reuse after a clear
 	 * is no reason to spill again. */
-	size_t used = (t->mask + 1) * sizeof(struct mr_slot) + t->arena.len + t->varena.len;
+	size_t used = slot_bytes(t->nslots) + t->arena.len + t->varena.len;
 	return t->over || (t->limit && used > t->limit);
 }
 
 void mr_table_clear(mr_table *t)
 {
-	memset(t->slots, 0, (t->mask + 1) * sizeof(struct mr_slot));
+	memset(t->slots, 0, slot_bytes(t->nslots));
 	t->count = 0;
 	t->key_bytes = 0;
 	t->arena.len = 0;
@@ -505,14 +539,14 @@ size_t mr_table_key_bytes(const mr_table *t)
 
 size_t mr_table_memory(const mr_table *t)
 {
-	return (t->mask + 1) * sizeof(struct mr_slot) + t->arena.cap + t->varena.cap +
+	return slot_bytes(t->nslots) + t->arena.cap + t->varena.cap +
 	       t->scratch.cap;
 }
 
 bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_value **vals,
 		   uint32_t *nvals)
 {
-	size_t nslots = t->mask + 1;
+	size_t nslots = t->nslots;
 	while (*pos < nslots && !t->slots[*pos].tag)
 		(*pos)++;
 	if (*pos >= nslots)

@@ -64,9 +64,9 @@ struct mr_slot {
 
 struct mr_table {
 	struct mr_slot *slots;
-	size_t mask;	/* slots - 1; slots is a power of two */
-	unsigned shift; /* 64 - log2(slots) */
-	uint64_t salt;	/* this table's own slot order: see mr_table_home() */
+	size_t nslots;
+	size_t released; /* slots [0, released) were given back */
+	uint64_t salt; /* this table's own slot order: see mr_table_home() */
 	size_t count;
 	size_t key_bytes;
 	mr_buf arena; /* long keys, each zero-padded to 8 bytes */
@@ -80,15 +80,23 @@ struct mr_table {
 };
 
 /*
- * A key's first slot: the top bits of its hash mixed with the table's salt.
+ * A key's first slot: the top bits of its hash mixed with the table's salt,
+ * scaled to the table's size (nslots need not be a power of two).
  * Without a salt, iterating one table gives keys in slot order, and filling
  * another table in that order (reduce does, with what the shuffle sends)
  * piles them into one ever-growing run of full slots: quadratic time.  Each
  * table gets its own salt, so its order says nothing about another's.
+ * Within a table, homes keep the order of the mixed hash whatever its size,
+ * so a table that grows is refilled nearly front to back.
  */
 static inline size_t mr_table_home(const mr_table *t, uint64_t hash)
 {
-	return (size_t)(mr_mix(hash >> 8, t->salt) >> t->shift);
+	return (size_t)(((unsigned __int128)mr_mix(hash >> 8, t->salt) * t->nslots) >> 64);
+}
+/* The slot after slot j, the last one followed by the first. */
+static inline size_t mr_table_after(const mr_table *t, size_t j)
+{
+	return j + 1 < t->nslots ? j + 1 : 0;
 }
 
 mr_table *mr_table_new(size_t expected_keys, const mr_values *vals);
@@ -135,7 +143,7 @@ static inline uint64_t mr_table_tag(uint64_t hash, size_t len)
  * home (which must be the table's as it is). */
 static MR_ALWAYS_INLINE struct mr_slot *mr_table_count_find(mr_table *t, const mr_counted *q)
 {
-	for (size_t j = q->home;; j = (j + 1) & t->mask) {
+	for (size_t j = q->home;; j = mr_table_after(t, j)) {
 		struct mr_slot *s = &t->slots[j];
 		if ((s->tag == q->tag && mr_load64(s->k.key) == q->w[0] &&
 		     mr_load64(s->k.key + 8) == q->w[1]) ||
@@ -153,6 +161,10 @@ void mr_table_set_limit(mr_table *t, size_t bytes);
 bool mr_table_over(const mr_table *t);
 void mr_table_clear(mr_table *t);
 size_t mr_table_count(const mr_table *t);
+/* Gives back the memory of slots [0, pos) (whole pages of them), which
+ * mr_table_next has passed and nobody reads again: only mr_table_next past
+ * them, and mr_table_free, may follow. */
+void mr_table_release_below(mr_table *t, size_t pos);
 size_t mr_table_key_bytes(const mr_table *t); /* sum of key lengths */
 size_t mr_table_memory(const mr_table *t);    /* bytes held, slots + arenas */
 /* Iterates in slot order, which depends on the hashes and on the order keys

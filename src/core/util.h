@@ -30,8 +30,12 @@ void *mr_calloc_at(size_t n, size_t size, const char *file, int line);
 void *mr_realloc_at(void *p, size_t n, const char *file, int line);
 char *mr_strdup_at(const char *s, const char *file, int line);
 /* n zeroed bytes for a large, randomly probed table (huge pages where the
- * kernel gives them); free with free(). */
+ * kernel gives them); free with mr_free_large(p, n). */
 void *mr_alloc_zeroed_large(size_t n, const char *file, int line);
+void mr_free_large(void *p, size_t n);
+/* Gives the whole pages of bytes [from, to) of such a block back to the
+ * system: they read as zeros after, and cost no memory until written. */
+void mr_release_large(void *p, size_t n, size_t from, size_t to);
 #define mr_malloc(n)	 mr_malloc_at((n), __FILE__, __LINE__)
 #define mr_calloc(n, s)	 mr_calloc_at((n), (s), __FILE__, __LINE__)
 #define mr_realloc(p, n) mr_realloc_at((p), (n), __FILE__, __LINE__)

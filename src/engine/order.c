@@ -14,14 +14,18 @@
 #define MAX_SPLITTER_KEY 256 /* bytes of a sampled key that go to every rank */
 
 /*
- * 32 bytes, so that a million sort in a few cache-friendly megabytes.  A
+ * 40 bytes, so that a million sort in a few cache-friendly megabytes.  A
  * one-word value is the item's own value; a value of several words (or a
- * set) is in a frame, its words just before the key: see item_vals.
+ * set) is in a frame, its words just before the key: see item_vals.  A key
+ * of up to 16 bytes is the item's own too (prefix and rest), so that items
+ * made from a table outlive its slots, which go back to the system as the
+ * items are made: key is then NULL.
  */
 struct item {
 	mr_value value;	 /* what order "count" sorts by: field 0, or a set's size */
-	uint64_t prefix; /* the key's first 8 bytes, big-endian, zero-padded */
-	const char *key;
+	uint64_t prefix; /* the key's bytes 0-7, big-endian, zero-padded */
+	uint64_t rest;	 /* its bytes 8-15 likewise */
+	const char *key; /* its bytes; NULL for a short key of a table's */
 	uint32_t len;
 	uint32_t nvals;
 };
@@ -42,6 +46,37 @@ static uint64_t key_prefix(const char *key, uint32_t len)
 	return p;
 }
 
+/* The item's key bytes: its own pointer, or its words written into buf. */
+static inline const char *item_key(const struct item *it, char buf[MR_SHORT_KEY])
+{
+	if (it->key)
+		return it->key;
+	for (int i = 0; i < 8; i++) {
+		buf[i] = (char)(it->prefix >> (56 - 8 * i));
+		buf[8 + i] = (char)(it->rest >> (56 - 8 * i));
+	}
+	return buf;
+}
+
+/* Items live in memory that gives its pages back as it is read
+ * (mr_release_large): n of them, and one more. */
+static struct item *items_new(size_t n)
+{
+	return mr_alloc_zeroed_large(mr_mul(n + 1, sizeof(struct item)), __FILE__, __LINE__);
+}
+
+static void items_free(struct item *it, size_t n)
+{
+	mr_free_large(it, mr_mul(n + 1, sizeof(*it)));
+}
+
+/* Items [0, i) of n are read for the last time. */
+static void items_done(struct item *it, size_t n, size_t i)
+{
+	if (i % 4096 == 0)
+		mr_release_large(it, mr_mul(n + 1, sizeof(*it)), 0, i * sizeof(*it));
+}
+
 /* Whether the job's values are MR_NUMBER: they sort as doubles. */
 static bool number_values;
 
@@ -55,18 +90,26 @@ static struct item make_item(const char *key, uint32_t len, const char *vals, ui
 		v.f = mr_number_double(vals); /* a sample carries the double */
 	else if (sorts_by)
 		memcpy(&v, vals, 8);
-	return (struct item){
-		.value = v, .prefix = key_prefix(key, len), .key = key, .len = len, .nvals = nvals};
+	return (struct item){.value = v,
+			     .prefix = key_prefix(key, len),
+			     .rest = len > 8 ? key_prefix(key + 8, len - 8) : 0,
+			     .key = key,
+			     .len = len,
+			     .nvals = nvals};
 }
 
-/* Key bytes ascending, as memcmp with the shorter first on a tie. */
+/* Key bytes ascending, as memcmp with the shorter first on a tie.  Equal
+ * zero-padded first 16 bytes mean that the first min(len) bytes are equal,
+ * and past 16 only keys longer than 16 (which keep their pointers) differ. */
 static inline int cmp_key(const struct item *a, const struct item *b)
 {
 	if (a->prefix != b->prefix)
 		return a->prefix < b->prefix ? -1 : 1;
+	if (a->rest != b->rest)
+		return a->rest < b->rest ? -1 : 1;
 	uint32_t n = a->len < b->len ? a->len : b->len;
-	if (n > 8) {
-		int c = memcmp(a->key + 8, b->key + 8, n - 8);
+	if (n > MR_SHORT_KEY) {
+		int c = memcmp(a->key + MR_SHORT_KEY, b->key + MR_SHORT_KEY, n - MR_SHORT_KEY);
 		if (c)
 			return c;
 	}
@@ -158,59 +201,6 @@ DEFINE_SORT(sort_by_key, cmp_by_key)
 DEFINE_SORT(sort_count_u64, cmp_count_u64)
 DEFINE_SORT(sort_count_f64, cmp_count_f64)
 
-/*
- * What a rank receives in the sample sort is one sorted run from each sender:
- * merging the runs (pairwise, log2(runs) passes) is cheaper than sorting
- * again.  Runs are found where the order breaks, so nothing is assumed.
- */
-#define DEFINE_MERGE(name, cmp)                                                                   \
-	static void name(struct item *a, size_t n)                                                \
-	{                                                                                         \
-		size_t nruns = 0, cap = 16;                                                       \
-		size_t *run = mr_malloc(mr_mul(cap, sizeof(size_t)));                             \
-		for (size_t i = 0; i <= n; i++) {                                                 \
-			if (i > 0 && i < n && cmp(&a[i - 1], &a[i]) < 0)                          \
-				continue;                                                         \
-			MR_GROW(run, cap, nruns + 2);                                             \
-			run[nruns++] = i; /* run k is [run[k], run[k+1]) */                       \
-		}                                                                                 \
-		nruns--;                                                                          \
-		struct item *src = a, *dst = nruns > 1 ? mr_malloc(mr_mul(n, sizeof(*a))) : NULL; \
-		struct item *spare = dst;                                                         \
-		while (nruns > 1) {                                                               \
-			size_t k = 0, out = 0;                                                    \
-			for (; k + 1 < nruns; k += 2) {                                           \
-				size_t i = run[k], mid = run[k + 1], j = mid, end = run[k + 2];   \
-				while (i < mid && j < end)                                        \
-					dst[out++] =                                              \
-						cmp(&src[j], &src[i]) < 0 ? src[j++] : src[i++];  \
-				while (i < mid)                                                   \
-					dst[out++] = src[i++];                                    \
-				while (j < end)                                                   \
-					dst[out++] = src[j++];                                    \
-				run[k / 2] = run[k];                                              \
-			}                                                                         \
-			if (k < nruns) {                                                          \
-				memcpy(dst + out, src + run[k], (n - run[k]) * sizeof(*a));       \
-				run[k / 2] = run[k];                                              \
-				k += 2;                                                           \
-			}                                                                         \
-			nruns = k / 2;                                                            \
-			run[nruns] = n;                                                           \
-			struct item *t = src;                                                     \
-			src = dst;                                                                \
-			dst = t;                                                                  \
-		}                                                                                 \
-		if (src != a)                                                                     \
-			memcpy(a, src, n * sizeof(*a));                                           \
-		free(spare);                                                                      \
-		free(run);                                                                        \
-	}
-
-DEFINE_MERGE(merge_by_key, cmp_by_key)
-DEFINE_MERGE(merge_count_u64, cmp_count_u64)
-DEFINE_MERGE(merge_count_f64, cmp_count_f64)
-
 static cmp_fn comparator(const mr_ctx *c)
 {
 	if (c->cfg->order == MR_ORDER_KEY)
@@ -229,16 +219,6 @@ static void sort_items(const mr_ctx *c, struct item *it, size_t n)
 		sort_count_u64(it, n, &seed);
 }
 
-static void merge_items(const mr_ctx *c, struct item *it, size_t n)
-{
-	if (c->cfg->order == MR_ORDER_KEY)
-		merge_by_key(it, n);
-	else if (c->job->value_type == MR_F64 || number_values)
-		merge_count_f64(it, n);
-	else
-		merge_count_u64(it, n);
-}
-
 static struct item *items_of_frames(const mr_buf *b, bool sorts_by, size_t *n);
 
 /* Whether the job's values are one word, which items hold themselves. */
@@ -247,9 +227,11 @@ static bool one_word(const mr_ctx *c)
 	return mr_values_of(c->job).kind == MR_VK_ONE;
 }
 
-/* Items of the table's keys.  One-word values are copied into the items and
- * keys stay in the table; other values are first laid out as frames in
- * *flat (the caller frees it), which the items point into. */
+/* Items of the table's keys.  One-word values and keys of up to 16 bytes
+ * are copied into the items, and the table's slots go back to the system
+ * as they are read (longer keys stay in its arena); other values are first
+ * laid out as frames in *flat (the caller frees it), which the items point
+ * into. */
 static struct item *items_of_table(const mr_ctx *c, mr_table *t, mr_buf *flat, size_t *n)
 {
 	const char *key;
@@ -264,9 +246,14 @@ static struct item *items_of_table(const mr_ctx *c, mr_table *t, mr_buf *flat, s
 		return items_of_frames(flat, c->job->value_type != MR_U64_SET, n);
 	}
 	*n = mr_table_count(t);
-	struct item *it = mr_malloc(mr_mul(*n + 1, sizeof(*it)));
-	while (mr_table_next(t, &pos, &key, &len, &v, &nv))
-		it[i++] = make_item(key, (uint32_t)len, (const char *)v, nv, true);
+	struct item *it = items_new(*n);
+	while (mr_table_next(t, &pos, &key, &len, &v, &nv)) {
+		it[i] = make_item(key, (uint32_t)len, (const char *)v, nv, true);
+		if (len <= MR_SHORT_KEY)
+			it[i].key = NULL;
+		if (++i % 4096 == 0)
+			mr_table_release_below(t, pos);
+	}
 	return it;
 }
 
@@ -274,22 +261,26 @@ static struct item *items_of_frames(const mr_buf *b, bool sorts_by, size_t *n)
 {
 	const char *p = b->data, *end = b->data + b->len, *key, *v;
 	uint32_t len, nv;
-	size_t count = 0, cap = 1024;
-	struct item *it = mr_malloc(mr_mul(cap, sizeof(*it)));
-	while (mr_frame_get(&p, end, &key, &len, &v, &nv)) {
-		MR_GROW(it, cap, count + 1);
-		it[count++] = make_item(key, len, v, nv, sorts_by);
-	}
-	*n = count;
+	size_t count = 0;
+	while (mr_frame_get(&p, end, &key, &len, &v, &nv))
+		count++;
+	struct item *it = items_new(count);
+	for (p = b->data, *n = 0; mr_frame_get(&p, end, &key, &len, &v, &nv);)
+		it[(*n)++] = make_item(key, len, v, nv, sorts_by);
 	return it;
 }
 
-/* one_word: the items' values are their own (see item_vals). */
-static void frames_of_items(const struct item *it, size_t n, bool one_word, mr_buf *out)
+/* one_word: the items' values are their own (see item_vals).  release:
+ * the items are read for the last time. */
+static void frames_of_items(struct item *it, size_t n, bool one_word, bool release, mr_buf *out)
 {
+	char buf[MR_SHORT_KEY];
 	for (size_t i = 0; i < n; i++) {
 		char *p = mr_buf_tail(out, mr_frame_size(it[i].len, it[i].nvals));
-		mr_frame_put(p, it[i].key, it[i].len, item_vals(&it[i], one_word), it[i].nvals);
+		mr_frame_put(p, item_key(&it[i], buf), it[i].len, item_vals(&it[i], one_word),
+			     it[i].nvals);
+		if (release)
+			items_done(it, n, i + 1);
 	}
 }
 
@@ -312,7 +303,7 @@ static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n, c
 		mine[i].nvals = 1;
 	}
 	mr_buf local = {0};
-	frames_of_items(mine, k, true, &local);
+	frames_of_items(mine, k, true, false, &local);
 	free(mine);
 
 	int nr = c->nranks;
@@ -339,13 +330,16 @@ static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n, c
 	struct item *split = mr_malloc(mr_mul((size_t)nr, sizeof(*split)));
 	for (int j = 1; j < nr && ns > 0; j++)
 		split[j - 1] = samples[(size_t)j * ns / (size_t)nr];
-	free(samples);
+	items_free(samples, ns);
 	return split;
 }
 
 /* Sends each sorted item to the rank whose splitter interval holds it,
- * and receives this rank's interval, framed, into *recv. */
-static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp, mr_buf *recv)
+ * and receives this rank's interval, framed, into *recv.  Frees the items
+ * (as it frames them) and the table, so that neither is held with the
+ * frames sent and received. */
+static int sample_sort(mr_ctx *c, mr_table **t, struct item *it, size_t n, cmp_fn cmp,
+		       mr_buf *recv)
 {
 	int nr = c->nranks;
 	mr_buf store = {0}, send = {0};
@@ -359,9 +353,16 @@ static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp, mr_buf 
 			d++;
 		counts[d] += mr_frame_size(it[i].len, it[i].nvals);
 	}
-	frames_of_items(it, n, one_word(c), &send);
 	free(split);
 	mr_buf_release(&store);
+	/* The frames take all of it: reserved at once, not grown by copies. */
+	uint64_t total = 0;
+	for (int i = 0; i < nr; i++)
+		total += counts[i];
+	mr_buf_reserve(&send, (size_t)total);
+	frames_of_items(it, n, one_word(c), true, &send);
+	items_free(it, n);
+	mr_table_free(t);
 	int rc = mr_exchange(c->comm, send.data ? send.data : "", counts, c->cfg->shuffle_round,
 			     recv, &(uint64_t){0});
 	mr_buf_release(&send);
@@ -369,20 +370,106 @@ static int sample_sort(mr_ctx *c, struct item *it, size_t n, cmp_fn cmp, mr_buf 
 	return rc;
 }
 
-/* The ordered items as this rank's result: a run of their pairs. */
-static void fill_result(const mr_ctx *c, const struct item *it, size_t n, mr_frames *out)
+/* The ordered items as this rank's result: a run of their pairs.  The
+ * items are read for the last time. */
+static void fill_result(const mr_ctx *c, struct item *it, size_t n, mr_frames *out)
 {
 	bool one = one_word(c);
+	char buf[MR_SHORT_KEY];
 	for (size_t i = 0; i < n; i++) {
-		/* Sorted, the keys are in the table at random: fetch ahead. */
-		if (i + 16 < n)
+		/* Sorted, long keys are in the table at random: fetch ahead. */
+		if (i + 16 < n && it[i + 16].key)
 			__builtin_prefetch(it[i + 16].key);
-		mr_pair p = {.key = it[i].key,
+		mr_pair p = {.key = item_key(&it[i], buf),
 			     .klen = it[i].len,
 			     .val = item_vals(&it[i], one),
 			     .vlen = 8 * it[i].nvals};
 		mr_frames_add(out, &p);
+		items_done(it, n, i + 1);
 	}
+}
+
+/*
+ * What a rank receives in the sample sort is one sorted run from each
+ * sender: they are merged straight into the result, a heap of runs keyed
+ * by each run's first frame left.  Runs are found where the order breaks,
+ * so nothing is assumed.
+ */
+struct run_head {
+	const char *p, *end; /* the frames left after head */
+	struct item head;
+	const char *vals; /* head's value words */
+};
+
+static bool run_next(struct run_head *r, bool sorts_by)
+{
+	const char *key, *v;
+	uint32_t len, nv;
+	if (!mr_frame_get(&r->p, r->end, &key, &len, &v, &nv))
+		return false;
+	r->head = make_item(key, len, v, nv, sorts_by);
+	r->vals = v;
+	return true;
+}
+
+static void heap_down(struct run_head **h, size_t n, size_t i, cmp_fn cmp)
+{
+	for (;;) {
+		size_t l = 2 * i + 1, m = i;
+		if (l < n && cmp(&h[l]->head, &h[m]->head) < 0)
+			m = l;
+		if (l + 1 < n && cmp(&h[l + 1]->head, &h[m]->head) < 0)
+			m = l + 1;
+		if (m == i)
+			return;
+		struct run_head *x = h[i];
+		h[i] = h[m];
+		h[m] = x;
+		i = m;
+	}
+}
+
+static void merge_result(const mr_ctx *c, const mr_buf *b, cmp_fn cmp, mr_frames *out)
+{
+	bool sorts_by = c->job->value_type != MR_U64_SET;
+	const char *p = b->data, *end = b->data + b->len, *key, *v;
+	uint32_t len, nv;
+	size_t nruns = 0, cap = 16;
+	struct run_head *runs = mr_malloc(mr_mul(cap, sizeof(*runs)));
+	struct item prev = {0};
+	for (const char *at = p; mr_frame_get(&p, end, &key, &len, &v, &nv); at = p) {
+		struct item cur = make_item(key, len, v, nv, sorts_by);
+		if (nruns == 0 || cmp(&prev, &cur) >= 0) {
+			MR_GROW(runs, cap, nruns + 1);
+			if (nruns > 0)
+				runs[nruns - 1].end = at;
+			runs[nruns++] = (struct run_head){.p = at};
+		}
+		prev = cur;
+	}
+	struct run_head **h = mr_malloc(mr_mul(nruns + 1, sizeof(*h)));
+	size_t nh = 0;
+	for (size_t r = 0; r < nruns; r++) {
+		if (r + 1 == nruns)
+			runs[r].end = end;
+		if (run_next(&runs[r], sorts_by))
+			h[nh++] = &runs[r];
+	}
+	for (size_t i = nh / 2; i-- > 0;)
+		heap_down(h, nh, i, cmp);
+	while (nh > 0) {
+		struct run_head *r = h[0];
+		mr_pair q = {.key = r->head.key,
+			     .klen = r->head.len,
+			     .val = r->vals,
+			     .vlen = 8 * r->head.nvals};
+		mr_frames_add(out, &q);
+		if (!run_next(r, sorts_by))
+			h[0] = h[--nh];
+		heap_down(h, nh, 0, cmp);
+	}
+	free(h);
+	free(runs);
 }
 
 enum mr_result_order mr_result_order(const mr_ctx *c)
@@ -414,7 +501,7 @@ int mr_order(mr_ctx *c, mr_table **t, mr_frames *out)
 		if (c->cfg->order != MR_ORDER_NONE)
 			sort_items(c, it, n);
 		fill_result(c, it, n, out);
-		free(it);
+		items_free(it, n);
 		mr_buf_release(&flat);
 		mr_table_free(t);
 		return MR_OK;
@@ -422,16 +509,10 @@ int mr_order(mr_ctx *c, mr_table **t, mr_frames *out)
 	cmp_fn cmp = comparator(c);
 	sort_items(c, it, n);
 	mr_buf recv = {0};
-	int rc = sample_sort(c, it, n, cmp, &recv);
-	free(it);
+	int rc = sample_sort(c, t, it, n, cmp, &recv);
 	mr_buf_release(&flat);
-	mr_table_free(t);
-	if (rc == MR_OK) {
-		it = items_of_frames(&recv, c->job->value_type != MR_U64_SET, &n);
-		merge_items(c, it, n);
-		fill_result(c, it, n, out);
-		free(it);
-	}
+	if (rc == MR_OK)
+		merge_result(c, &recv, cmp, out);
 	mr_buf_release(&recv);
 	return rc;
 }

@@ -178,6 +178,10 @@ int mr_shuffle(mr_ctx *c, mr_table **t, mr_buf *recv)
 		uint32_t d = dest[k++];
 		mr_frame_put(send + at[d], key, (uint32_t)len, v, nv);
 		at[d] += mr_frame_size(len, nv);
+		/* The table's pages go back as the frames fill theirs: the two
+		 * are never both whole. */
+		if (k % 4096 == 0)
+			mr_table_release_below(*t, pos);
 	}
 	free(dest);
 	mr_table_free(t);

@@ -105,6 +105,53 @@ static void test_many_distinct(void **state)
 	assert_null(t);
 }
 
+/*
+ * Past 2^22 slots (128 MiB) a table grows by a quarter, to sizes that are
+ * not powers of two: 3.8 M keys take two such grows (5.24 M, then 6.55 M
+ * slots, 210 MB; doubling would have made 8 M, 256 MB).  Every key is still
+ * found and its value right, and iterating on after mr_table_release_below
+ * gave back the slots already passed yields every key left.
+ */
+static void test_grows_by_a_quarter(void **state)
+{
+	MR_UNUSED(state);
+	const uint32_t n = 3800000;
+	mr_table *t = new_table(0, sum);
+	char k[32];
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len = distinct_key(i, k);
+		assert_int_equal(upsert(t, k, len, i), MR_OK);
+	}
+	assert_int_equal(mr_table_count(t), n);
+	size_t slots = mr_table_memory(t) / 32; /* slots, and arenas far smaller */
+	if (slots < 6553600 || slots >= 6553600 + 65536)
+		fail_msg("%zu keys in about %zu slots, want 6553600", (size_t)n, slots);
+	check_distinct(t, n, 1);
+	for (uint32_t i = n; i-- > 0;) {
+		size_t len = distinct_key(i, k);
+		assert_int_equal(upsert(t, k, len, (uint64_t)i * 1000003u + 7u), MR_OK);
+	}
+	check_distinct(t, n, 2);
+
+	size_t pos = 0, len, seen = 0;
+	const char *key;
+	mr_value v;
+	char *done = calloc(n, 1);
+	assert_non_null(done);
+	while (next1(t, &pos, &key, &len, &v)) {
+		uint32_t i;
+		memcpy(&i, key, 4);
+		assert_true(i < n && !done[i]);
+		done[i] = 1;
+		assert_int_equal(v.u, (uint64_t)i + (uint64_t)i * 1000003u + 7u);
+		if (++seen % 1000 == 0)
+			mr_table_release_below(t, pos);
+	}
+	assert_int_equal(seen, n);
+	free(done);
+	mr_table_free(&t);
+}
+
 /* The reference: distinct keys in first-seen order, found by linear search. */
 struct ref {
 	size_t n;
@@ -904,6 +951,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_empty),
 		cmocka_unit_test(test_many_distinct),
+		cmocka_unit_test(test_grows_by_a_quarter),
 		cmocka_unit_test(test_random_binary_keys),
 		cmocka_unit_test(test_same_hash_for_all),
 		cmocka_unit_test(test_colliding_hashes_grow),
