@@ -539,8 +539,7 @@ size_t mr_table_key_bytes(const mr_table *t)
 
 size_t mr_table_memory(const mr_table *t)
 {
-	return slot_bytes(t->nslots) + t->arena.cap + t->varena.cap +
-	       t->scratch.cap;
+	return slot_bytes(t->nslots) + t->arena.cap + t->varena.cap + t->scratch.cap;
 }
 
 bool mr_table_next(mr_table *t, size_t *pos, const char **key, size_t *len, mr_value **vals,

@@ -66,7 +66,7 @@ struct mr_table {
 	struct mr_slot *slots;
 	size_t nslots;
 	size_t released; /* slots [0, released) were given back */
-	uint64_t salt; /* this table's own slot order: see mr_table_home() */
+	uint64_t salt;	 /* this table's own slot order: see mr_table_home() */
 	size_t count;
 	size_t key_bytes;
 	mr_buf arena; /* long keys, each zero-padded to 8 bytes */

@@ -338,8 +338,7 @@ static struct item *pick_splitters(mr_ctx *c, const struct item *it, size_t n, c
  * and receives this rank's interval, framed, into *recv.  Frees the items
  * (as it frames them) and the table, so that neither is held with the
  * frames sent and received. */
-static int sample_sort(mr_ctx *c, mr_table **t, struct item *it, size_t n, cmp_fn cmp,
-		       mr_buf *recv)
+static int sample_sort(mr_ctx *c, mr_table **t, struct item *it, size_t n, cmp_fn cmp, mr_buf *recv)
 {
 	int nr = c->nranks;
 	mr_buf store = {0}, send = {0};
