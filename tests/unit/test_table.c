@@ -72,6 +72,16 @@ static void check_distinct(mr_table *t, uint32_t n, int passes)
 	free(done);
 }
 
+/* Keys 0..n-1 (distinct_key), key i with the value i. */
+static void fill_distinct(mr_table *t, uint32_t n)
+{
+	char k[32];
+	for (uint32_t i = 0; i < n; i++) {
+		size_t len = distinct_key(i, k);
+		assert_int_equal(upsert(t, k, len, i), MR_OK);
+	}
+}
+
 static void test_many_distinct(void **state)
 {
 	MR_UNUSED(state);
@@ -117,11 +127,8 @@ static void test_grows_by_a_quarter(void **state)
 	MR_UNUSED(state);
 	const uint32_t n = 3800000;
 	mr_table *t = new_table(0, sum);
+	fill_distinct(t, n);
 	char k[32];
-	for (uint32_t i = 0; i < n; i++) {
-		size_t len = distinct_key(i, k);
-		assert_int_equal(upsert(t, k, len, i), MR_OK);
-	}
 	assert_int_equal(mr_table_count(t), n);
 	size_t slots = mr_table_memory(t) / 32; /* slots, and arenas far smaller */
 	if (slots < 6553600 || slots >= 6553600 + 65536)
@@ -391,11 +398,7 @@ static void test_refill_in_iteration_order(void **state)
 	MR_UNUSED(state);
 	const uint32_t n = 100000;
 	mr_table *a = new_table(0, sum);
-	char k[32];
-	for (uint32_t i = 0; i < n; i++) {
-		size_t len = distinct_key(i, k);
-		assert_int_equal(upsert(a, k, len, i), MR_OK);
-	}
+	fill_distinct(a, n);
 	mr_table *b = new_table(0, sum);
 	size_t pos = 0, len;
 	const char *key;
