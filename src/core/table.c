@@ -518,6 +518,7 @@ bool mr_table_over(const mr_table *t)
 void mr_table_clear(mr_table *t)
 {
 	memset(t->slots, 0, slot_bytes(t->nslots));
+	t->released = 0;
 	t->count = 0;
 	t->key_bytes = 0;
 	t->arena.len = 0;
