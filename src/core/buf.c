@@ -118,17 +118,6 @@ void mr_buf_reserve(mr_buf *b, size_t extra)
 		cap = 64;
 	b->data = mr_realloc(b->data, cap);
 	b->cap = cap;
-#ifdef MADV_HUGEPAGE
-	/* A big buffer (frames sent and received, runs) is written once, front
-	 * to back: in 2 MiB pages its first touches cost a fault per 2 MiB, not
-	 * per 4 KiB (the shuffle of 50 M keys took half the time). */
-	if (cap >= LARGE_MIN) {
-		uintptr_t a = ((uintptr_t)b->data + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
-		uintptr_t e = ((uintptr_t)b->data + cap) & ~(uintptr_t)(HUGE_PAGE - 1);
-		if (e > a)
-			madvise((void *)a, e - a, MADV_HUGEPAGE);
-	}
-#endif
 }
 
 void *mr_grow_at(void *p, size_t *cap, size_t need, size_t size, const char *file, int line)

@@ -172,7 +172,7 @@ int mr_shuffle(mr_ctx *c, mr_table **t, mr_buf *recv)
 		counts[d] += mr_frame_size(len, nv);
 	}
 	uint64_t total = prefix(counts, c->nranks, at);
-	char *send = mr_alloc_zeroed_large((size_t)total, __FILE__, __LINE__);
+	char *send = mr_malloc((size_t)total);
 	pos = k = 0;
 	while (mr_table_next(*t, &pos, &key, &len, &v, &nv)) {
 		uint32_t d = dest[k++];
@@ -190,7 +190,7 @@ int mr_shuffle(mr_ctx *c, mr_table **t, mr_buf *recv)
 	c->count[MR_C_BYTES_SENT] = total;
 	int rc = mr_exchange(c->comm, send, counts, c->cfg->shuffle_round, recv,
 			     &c->count[MR_C_BYTES_RECEIVED]);
-	mr_free_large(send, (size_t)total);
+	free(send);
 	free(counts);
 	return rc;
 }
