@@ -36,16 +36,6 @@ static inline const char *item_vals(const struct item *it, bool one_word)
 	return one_word ? (const char *)&it->value : it->key - 8 * (size_t)it->nvals;
 }
 
-static uint64_t key_prefix(const char *key, uint32_t len)
-{
-	unsigned char b[8] = {0};
-	memcpy(b, key, len < 8 ? len : 8);
-	uint64_t p = 0;
-	for (int i = 0; i < 8; i++)
-		p = p << 8 | b[i];
-	return p;
-}
-
 /* The item's key bytes: its own pointer, or its words written into buf. */
 static inline const char *item_key(const struct item *it, char buf[MR_SHORT_KEY])
 {
@@ -91,8 +81,8 @@ static struct item make_item(const char *key, uint32_t len, const char *vals, ui
 	else if (sorts_by)
 		memcpy(&v, vals, 8);
 	return (struct item){.value = v,
-			     .prefix = key_prefix(key, len),
-			     .rest = len > 8 ? key_prefix(key + 8, len - 8) : 0,
+			     .prefix = mr_key_prefix(key, len),
+			     .rest = len > 8 ? mr_key_prefix(key + 8, len - 8) : 0,
 			     .key = key,
 			     .len = len,
 			     .nvals = nvals};
