@@ -97,6 +97,20 @@ void mr_release_large(void *p, size_t n, size_t from, size_t to)
 		madvise((char *)p + from, to - from, MADV_DONTNEED);
 }
 
+void mr_advise_huge(void *p, size_t n)
+{
+#ifdef MADV_HUGEPAGE
+	if (n < LARGE_MIN)
+		return;
+	uintptr_t from = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
+	uintptr_t to = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE_PAGE - 1);
+	if (to > from)
+		madvise((void *)from, to - from, MADV_HUGEPAGE);
+#else
+	(void)p, (void)n;
+#endif
+}
+
 char *mr_strdup_at(const char *s, const char *file, int line)
 {
 	size_t n = strlen(s) + 1;

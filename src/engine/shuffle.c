@@ -131,6 +131,7 @@ int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts, uin
 	uint64_t total = prefix(p.rcount, p.n, p.rdispl);
 	recv->len = 0;
 	mr_buf_reserve(recv, (size_t)total + 1); /* never NULL */
+	mr_advise_huge(recv->data, (size_t)total);
 	recv->len = (size_t)total;
 	*bytes_received = total;
 
@@ -172,7 +173,9 @@ int mr_shuffle(mr_ctx *c, mr_table **t, mr_buf *recv)
 		counts[d] += mr_frame_size(len, nv);
 	}
 	uint64_t total = prefix(counts, c->nranks, at);
-	char *send = mr_malloc((size_t)total);
+	/* Fresh 2 MiB pages (mr_alloc_zeroed_large): the frames fill them front
+	 * to back, one fault per 2 MiB instead of per 4 KiB. */
+	char *send = mr_alloc_zeroed_large((size_t)total, __FILE__, __LINE__);
 	pos = k = 0;
 	while (mr_table_next(*t, &pos, &key, &len, &v, &nv)) {
 		uint32_t d = dest[k++];
@@ -190,7 +193,7 @@ int mr_shuffle(mr_ctx *c, mr_table **t, mr_buf *recv)
 	c->count[MR_C_BYTES_SENT] = total;
 	int rc = mr_exchange(c->comm, send, counts, c->cfg->shuffle_round, recv,
 			     &c->count[MR_C_BYTES_RECEIVED]);
-	free(send);
+	mr_free_large(send, (size_t)total);
 	free(counts);
 	return rc;
 }
