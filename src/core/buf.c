@@ -49,6 +49,17 @@ void *mr_realloc_at(void *p, size_t n, const char *file, int line)
 #define HUGE_PAGE ((size_t)2 << 20)
 #define LARGE_MIN (2 * HUGE_PAGE) /* smaller comes from calloc */
 
+/* n rounded up, and down, to whole huge pages (up wraps to 0 past SIZE_MAX) */
+static size_t huge_up(size_t n)
+{
+	return (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
+}
+
+static size_t huge_down(size_t n)
+{
+	return n & ~(HUGE_PAGE - 1);
+}
+
 void *mr_alloc_zeroed_large(size_t n, const char *file, int line)
 {
 	if (n < LARGE_MIN)
@@ -58,13 +69,13 @@ void *mr_alloc_zeroed_large(size_t n, const char *file, int line)
 	 * never touches cost nothing.  The mapping is cut to start on a 2 MiB
 	 * boundary, so that the kernel can back it with huge pages, which
 	 * save most TLB misses of a table probed at random. */
-	size_t pages = (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1), len = pages + HUGE_PAGE;
+	size_t pages = huge_up(n), len = pages + HUGE_PAGE;
 	if (pages < n || len < pages)
 		out_of_memory(n, file, line);
 	char *p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
 	if (p == MAP_FAILED)
 		out_of_memory(n, file, line);
-	char *a = (char *)(((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1));
+	char *a = (char *)huge_up((uintptr_t)p);
 	char *end = a + pages;
 	if (a > p)
 		munmap(p, (size_t)(a - p));
@@ -83,7 +94,7 @@ void mr_free_large(void *p, size_t n)
 	if (n < LARGE_MIN)
 		free(p);
 	else
-		munmap(p, (n + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1));
+		munmap(p, huge_up(n));
 }
 
 void mr_release_large(void *p, size_t n, size_t from, size_t to)
@@ -91,24 +102,10 @@ void mr_release_large(void *p, size_t n, size_t from, size_t to)
 	if (n < LARGE_MIN)
 		return;
 	/* Whole huge pages only: p is aligned to one (mr_alloc_zeroed_large). */
-	from = (from + HUGE_PAGE - 1) & ~(HUGE_PAGE - 1);
-	to &= ~(HUGE_PAGE - 1);
+	from = huge_up(from);
+	to = huge_down(to);
 	if (to > from)
 		madvise((char *)p + from, to - from, MADV_DONTNEED);
-}
-
-void mr_advise_huge(void *p, size_t n)
-{
-#ifdef MADV_HUGEPAGE
-	if (n < LARGE_MIN)
-		return;
-	uintptr_t from = ((uintptr_t)p + HUGE_PAGE - 1) & ~(uintptr_t)(HUGE_PAGE - 1);
-	uintptr_t to = ((uintptr_t)p + n) & ~(uintptr_t)(HUGE_PAGE - 1);
-	if (to > from)
-		madvise((void *)from, to - from, MADV_HUGEPAGE);
-#else
-	(void)p, (void)n;
-#endif
 }
 
 char *mr_strdup_at(const char *s, const char *file, int line)

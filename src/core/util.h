@@ -36,10 +36,6 @@ void mr_free_large(void *p, size_t n);
 /* Gives the whole pages of bytes [from, to) of such a block back to the
  * system: they read as zeros after, and cost no memory until written. */
 void mr_release_large(void *p, size_t n, size_t from, size_t to);
-/* Asks for huge pages on the whole 2 MiB pages inside a malloc'd block of n
- * bytes that is about to be written front to back (received frames): one
- * fault per 2 MiB instead of per 4 KiB.  Blocks under 4 MiB are left alone. */
-void mr_advise_huge(void *p, size_t n);
 #define mr_malloc(n)	 mr_malloc_at((n), __FILE__, __LINE__)
 #define mr_calloc(n, s)	 mr_calloc_at((n), (s), __FILE__, __LINE__)
 #define mr_realloc(p, n) mr_realloc_at((p), (n), __FILE__, __LINE__)

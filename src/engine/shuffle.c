@@ -131,7 +131,6 @@ int mr_exchange(MPI_Comm comm, const char *send, const uint64_t *sendcounts, uin
 	uint64_t total = prefix(p.rcount, p.n, p.rdispl);
 	recv->len = 0;
 	mr_buf_reserve(recv, (size_t)total + 1); /* never NULL */
-	mr_advise_huge(recv->data, (size_t)total);
 	recv->len = (size_t)total;
 	*bytes_received = total;
 
