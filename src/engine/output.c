@@ -182,6 +182,13 @@ static int check_one(const char *path, bool force)
 static int check_outputs(mr_ctx *c)
 {
 	const mr_config *cfg = c->cfg;
+	/* An empty name is bad usage, known before any work; left to the
+	 * end it would fail only at the rename, after the whole run. */
+	if (!*cfg->output || (cfg->stats_json && !*cfg->stats_json)) {
+		mr_error("%s is empty: give the %s file a name", *cfg->output ? "--stats" : "-o",
+			 *cfg->output ? "statistics" : "output");
+		return MR_ERR_USAGE;
+	}
 	int rc = check_one(cfg->output, cfg->force);
 	if (rc == MR_OK && cfg->stats_json) {
 		if (same_path(cfg->output, cfg->stats_json)) {

@@ -17,6 +17,9 @@
      --force replaces an old stats file; a run that fails in write
      (MPIMR_FAULT=<1 or 0>:write:fail) with --force leaves an old stats file
      and an old output byte-identical and no temporary file.
+  b2. An empty name, -o '' or --stats '' (alone, both, with --force): exit 2
+     before any work (the map fault point is never reached), one message
+     saying which option is empty, nothing created.
   c. -o /dev/null --force: exit 1, /dev/null still a character device,
      nothing created in /dev; a FIFO at the output path with --force: exit
      1, still a FIFO, nothing created.
@@ -196,6 +199,23 @@ class Aliases:
             self.s.check("--stats a directory%s: exit 1 before any work, no HDF5 "
                          "output" % (" with --force" if force else ""), e, r)
 
+    def empty_names(self):
+        for label, names, option in (("-o ''", ["-o", ""], "-o"),
+                                     ("--stats ''", ["-o", "out.h5", "--stats", ""], "--stats"),
+                                     ("-o '' --stats ''", ["-o", "", "--stats", ""], "-o")):
+            for force in ([], ["--force"]):
+                d = self.fresh("empty-name")
+                before = fl.snapshot(d)
+                r = self.run(d, ["wordcount"] + force + ["in"] + names,
+                             fault="0:map:sleep", when=(fl.SLEEPING, lambda m, p: None))
+                e = fl.ended(r, 2) + fl.one_message(r, contains=(option, "empty"))
+                if r.fired:
+                    e.append("map began (rank 0's map fault point was reached): the "
+                             "empty name was not refused before any work")
+                e += fl.changes(before, fl.snapshot(d))
+                self.s.check("%s%s: exit 2 before any work, one message, nothing "
+                             "created" % (label, " with --force" if force else ""), e, r)
+
     def stats_dev_full(self):
         for force in ([], ["--force"]):
             label = "--stats /dev/full%s: exit 1, no HDF5 output, still a character " \
@@ -290,6 +310,7 @@ def main():
         t.stats_is_output()
         t.stats_is_input()
         t.stats_is_directory()
+        t.empty_names()
         t.stats_dev_full()
         t.stats_missing_dir()
         t.stats_good()
