@@ -1,6 +1,6 @@
 /*
  * Fault injection, for the tests: MPIMR_FAULT=RANK:PHASE:ACTION makes one
- * rank misbehave at one point of one phase, so that tests can check that the
+ * rank (RANK *: every rank) misbehave at one point of one phase, so that tests can check that the
  * others end, the run fails with one message, and nothing is left at the
  * output path.  The points are the start of map, shuffle, reduce and order
  * (the first lines of each phase's function) and half-way through write.
@@ -12,6 +12,8 @@
  *   fail   the phase fails on this rank with a message (MR_ERR_IO)
  *   mpi    an MPI call fails on this rank (a negative count)
  *   hdf5   an HDF5 call fails on this rank (write only: mr_fault_is)
+ *   full   a write fails on this rank as on a full disk (write only:
+ *          mr_fault_is; with *, at once on every rank)
  *   pause  prints "paused: rank R pid P in PHASE" and sleeps up to 60 s,
  *          for a test to kill -9 it from outside
  *   sleep  prints "sleeping: rank R pid P in PHASE" and sleeps 2 s, for a
@@ -24,14 +26,19 @@
 #include <stdlib.h>
 #include <unistd.h>
 
-/* Whether MPIMR_FAULT names this rank and phase; *what gets its action. */
+/* Whether MPIMR_FAULT names this rank (or * for every rank) and phase;
+ * *what gets its action. */
 static bool named(const mr_ctx *c, enum mr_phase phase, char what[16])
 {
 	const char *spec = getenv("MPIMR_FAULT");
 	char name[16];
-	int rank;
-	return spec && sscanf(spec, "%d:%15[a-z]:%15[a-z0-9]", &rank, name, what) == 3 &&
-	       rank == c->rank && strcmp(name, mr_phase_names[phase]) == 0;
+	int rank = c->rank;
+	if (!spec)
+		return false;
+	bool parsed = !strncmp(spec, "*:", 2)
+			      ? sscanf(spec + 2, "%15[a-z]:%15[a-z0-9]", name, what) == 2
+			      : sscanf(spec, "%d:%15[a-z]:%15[a-z0-9]", &rank, name, what) == 3;
+	return parsed && rank == c->rank && strcmp(name, mr_phase_names[phase]) == 0;
 }
 
 bool mr_fault_is(const mr_ctx *c, enum mr_phase phase, const char *action)

@@ -12,6 +12,8 @@ of a 3-rank run misbehaves, and this checks what the user sees:
     an input deleted after rank 0 listed it): exactly one "mpimr:" line that
     names the rank and host (and the path and reason for the input), every
     rank ends, no output, no temporary file;
+  * a write that fails on every rank at once (*:write:full, as a full disk
+    does): one line, rank 0's, not one per rank;
   * the output path: --force replaces a file only on success; a symlink there
     is replaced, never written through; the file gets the user's umask; input
     names (with %s, %n, newlines) never become paths.
@@ -176,6 +178,27 @@ def one_rank_errors(a, work, inputs):
             [r.describe()] if e else []))
 
 
+def every_rank_write_fails(a, work, inputs):
+    """A write that fails on every rank at once (a full disk, MPIMR_FAULT
+    *:write:full): one message, from rank 0, not one per rank."""
+    host = socket.gethostname().split(".")[0]
+    for attempt in range(3):
+        d = fresh(work, "full-everywhere-%d" % attempt)
+        r, secs = run(a, ["wordcount", inputs, "-o", "out.h5"], "*:write:full", d)
+        lines = ours(r)
+        e = []
+        if r.rc in (None, 0):
+            e.append("exit status %s" % r.rc)
+        if len(lines) != 1:
+            e.append("want one 'mpimr:' line, got %d: %s" % (len(lines), lines))
+        elif not lines[0].startswith("mpimr: rank 0 on %s: cannot write 'out.h5'" % host):
+            e.append("the message is not rank 0's about 'out.h5': %r" % lines[0])
+        if files_in(d):
+            e.append("files left behind: %s" % files_in(d))
+        check("*:write:full (every rank's write fails), try %d: one message, from rank 0 "
+              "(%.1f s)" % (attempt + 1, secs), e + ([r.describe()] if e else []))
+
+
 def vanishing_input(a, work):
     d = fresh(work, "vanish")
     inputs = make_inputs(d)
@@ -282,6 +305,7 @@ def main():
     dies(a, work, inputs)
     killed_from_outside(a, work, inputs)
     one_rank_errors(a, work, inputs)
+    every_rank_write_fails(a, work, inputs)
     vanishing_input(a, work)
     output_path(a, work, inputs)
     if failures:
