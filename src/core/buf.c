@@ -2,6 +2,7 @@
  * Allocation wrappers and the growable byte buffer.  The only place that calls
  * malloc, calloc and realloc.
  */
+#define _GNU_SOURCE /* mremap */
 #include "core/util.h"
 
 #include <stdio.h>
@@ -82,9 +83,56 @@ void *mr_alloc_zeroed_large(size_t n, const char *file, int line)
 	if (p + len > end)
 		munmap(end, (size_t)(p + len - end));
 #ifdef MADV_HUGEPAGE
-	madvise(a, n, MADV_HUGEPAGE);
+	madvise(a, pages, MADV_HUGEPAGE); /* all of it: one mapping, for mremap */
 #endif
 	return a;
+}
+
+#ifdef MREMAP_FIXED
+/* p's mapping (n bytes, from mr_alloc_zeroed_large) moved, without copying,
+ * to an address aligned as mr_alloc_zeroed_large's and extended to m bytes:
+ * the new address, or NULL if the kernel would not. */
+static void *remap_large(void *p, size_t n, size_t m)
+{
+	size_t pages = huge_up(m), len = pages + HUGE_PAGE;
+	if (pages < m || len < pages)
+		return NULL;
+	/* A place for it: a reservation, which mremap replaces. */
+	char *r = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (r == MAP_FAILED)
+		return NULL;
+	char *a = (char *)huge_up((uintptr_t)r);
+	if (mremap(p, huge_up(n), pages, MREMAP_MAYMOVE | MREMAP_FIXED, a) == MAP_FAILED) {
+		munmap(r, len);
+		return NULL;
+	}
+	if (a > r)
+		munmap(r, (size_t)(a - r));
+	if (r + len > a + pages)
+		munmap(a + pages, (size_t)(r + len - (a + pages)));
+#ifdef MADV_POPULATE_WRITE
+	/* The new pages will all be written (a table that grows fills its
+	 * new slots at random): fault them in now, once each, rather than
+	 * first as the shared zero page and again when written. */
+	madvise(a + huge_up(n), pages - huge_up(n), MADV_POPULATE_WRITE);
+#endif
+	return a;
+}
+#endif
+
+void *mr_grow_zeroed_large(void *p, size_t n, size_t m, const char *file, int line)
+{
+#ifdef MREMAP_FIXED
+	if (n >= LARGE_MIN) {
+		void *q = remap_large(p, n, m);
+		if (q)
+			return q;
+	}
+#endif
+	void *q = mr_alloc_zeroed_large(m, file, line);
+	memcpy(q, p, n);
+	mr_free_large(p, n);
+	return q;
 }
 
 void mr_free_large(void *p, size_t n)

@@ -94,27 +94,49 @@ void mr_table_free(mr_table **t)
 	*t = NULL;
 }
 
+/*
+ * Grows the table in place: its memory is extended (mr_grow_zeroed_large
+ * moves the pages, it copies nothing), then every key moves to its slot in
+ * the bigger table, from the last slot down.  A key's new home is at or past
+ * its old one (homes scale with the size, see mr_table_home), and when the
+ * key in slot i moves, every slot from i up holds only moved keys or none.
+ * So a key whose probe starts at i or above, and does not run off the end,
+ * goes straight to its slot; the few others (in the first slots, or
+ * wrapped around) wait in later and go in once every key has moved.  Only
+ * the new part of the table is fresh memory, and the old and new tables
+ * are never both held.
+ */
 static void grow(mr_table *t)
 {
-	struct mr_slot *old = t->slots;
-	size_t n = t->nslots;
-	alloc_slots(t, next_size(n));
-	/* In slot order, which is nearly the new table's order too (see
-	 * mr_table_home): the new table's pages are written about front to
-	 * back while the old one's go back to the system as they are read, so
-	 * the two are never both whole. */
-	for (size_t i = 0; i < n; i++) {
-		if (i % PAGE_SLOTS == 0 && i > 0)
-			mr_release_large(old, slot_bytes(n), (i - PAGE_SLOTS) * sizeof(*old),
-					 i * sizeof(*old));
-		if (!old[i].tag)
+	size_t n = t->nslots, m = next_size(n);
+	struct mr_slot *s =
+		mr_grow_zeroed_large(t->slots, slot_bytes(n), slot_bytes(m), __FILE__, __LINE__);
+	t->slots = s;
+	t->nslots = m;
+	t->released = 0;
+	mr_buf later = {0};
+	for (size_t i = n; i-- > 0;) {
+		if (!s[i].tag)
 			continue;
-		size_t j = mr_table_home(t, old[i].tag);
-		while (t->slots[j].tag)
-			j = mr_table_after(t, j);
-		t->slots[j] = old[i];
+		struct mr_slot e = s[i];
+		memset(&s[i], 0, sizeof(s[i]));
+		size_t j = mr_table_home(t, e.tag);
+		while (j >= i && j < m && s[j].tag)
+			j++;
+		if (j >= i && j < m)
+			s[j] = e;
+		else
+			memcpy(mr_buf_tail(&later, sizeof(e)), &e, sizeof(e));
 	}
-	mr_free_large(old, slot_bytes(n));
+	for (size_t k = 0; k < later.len; k += sizeof(struct mr_slot)) {
+		struct mr_slot e;
+		memcpy(&e, later.data + k, sizeof(e));
+		size_t j = mr_table_home(t, e.tag);
+		while (s[j].tag)
+			j = mr_table_after(t, j);
+		s[j] = e;
+	}
+	mr_buf_release(&later);
 }
 
 void mr_table_release_below(mr_table *t, size_t pos)

@@ -87,7 +87,8 @@ struct mr_table {
  * piles them into one ever-growing run of full slots: quadratic time.  Each
  * table gets its own salt, so its order says nothing about another's.
  * Within a table, homes keep the order of the mixed hash whatever its size,
- * so a table that grows is refilled nearly front to back.
+ * so a key's home never moves down when the table grows, which lets it
+ * grow in place (table.c).
  */
 static inline size_t mr_table_home(const mr_table *t, uint64_t hash)
 {

@@ -32,6 +32,10 @@ char *mr_strdup_at(const char *s, const char *file, int line);
 /* n zeroed bytes for a large, randomly probed table (huge pages where the
  * kernel gives them); free with mr_free_large(p, n). */
 void *mr_alloc_zeroed_large(size_t n, const char *file, int line);
+/* p (n bytes from mr_alloc_zeroed_large) grown to m > n bytes: the first n
+ * as they were, the rest zero.  p's pages move rather than being copied
+ * where the kernel allows, so that only the new ones are fresh memory. */
+void *mr_grow_zeroed_large(void *p, size_t n, size_t m, const char *file, int line);
 void mr_free_large(void *p, size_t n);
 /* Gives the whole pages of bytes [from, to) of such a block back to the
  * system: they read as zeros after, and cost no memory until written. */

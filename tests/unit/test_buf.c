@@ -8,7 +8,9 @@
  * and binary keys and 0, 1 or several value words, most of them unaligned,
  * reads back exactly; a frame cut at any byte, or whose header claims more
  * words (or a longer key) than the bytes left hold, is refused without moving
- * the cursor.
+ * the cursor.  Large zeroed blocks: one grown (mr_grow_zeroed_large) from
+ * small to small, small to large and large to larger, twice in a row, keeps
+ * its bytes, is zero past them, and a large one starts on a 2 MiB boundary.
  *
  * Local only: no MPI call is made.
  */
@@ -433,6 +435,40 @@ static void test_frame_truncated(void **state)
 	assert_ptr_equal(p, q);
 }
 
+/* A block of n bytes grown to m: the first n hold the pattern, the rest
+ * is zero; large blocks are aligned to 2 MiB. */
+static char *grown(char *p, size_t n, size_t m)
+{
+	p = mr_grow_zeroed_large(p, n, m, __FILE__, __LINE__);
+	for (size_t i = 0; i < n; i++)
+		if (p[i] != pat(i))
+			fail_msg("%zu -> %zu bytes: byte %zu is %d, want %d", n, m, i, p[i], pat(i));
+	for (size_t i = n; i < m; i++)
+		if (p[i] != 0)
+			fail_msg("%zu -> %zu bytes: new byte %zu is %d, not 0", n, m, i, p[i]);
+	if (m >= ((size_t)4 << 20))
+		assert_int_equal((uintptr_t)p % ((size_t)2 << 20), 0);
+	for (size_t i = n; i < m; i++)
+		p[i] = pat(i);
+	return p;
+}
+
+static void test_grow_zeroed_large(void **state)
+{
+	MR_UNUSED(state);
+	const size_t mib = (size_t)1 << 20;
+	const size_t sizes[] = {1000, 3 * mib, 5 * mib + 12345, 32 * mib, 40 * mib + 8, 96 * mib};
+	size_t n = sizes[0];
+	char *p = mr_alloc_zeroed_large(n, __FILE__, __LINE__);
+	for (size_t i = 0; i < n; i++)
+		p[i] = pat(i);
+	for (size_t k = 1; k < sizeof(sizes) / sizeof(sizes[0]); k++) {
+		p = grown(p, n, sizes[k]);
+		n = sizes[k];
+	}
+	mr_free_large(p, n);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -441,6 +477,7 @@ int main(void)
 		cmocka_unit_test(test_large_add),	    cmocka_unit_test(test_tail),
 		cmocka_unit_test(test_release_and_reuse),   cmocka_unit_test(test_frame_round_trip),
 		cmocka_unit_test(test_frame_empty_key),	    cmocka_unit_test(test_frame_truncated),
+		cmocka_unit_test(test_grow_zeroed_large),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
