@@ -245,7 +245,11 @@ def run_checks(c):
             ("bad --order value -> exit 2",
              ["wordcount", "--order", "sideways", "in/a.txt", "-o", "out/r.h5"]),
             ("bad --mappers value -> exit 2",
-             ["wordcount", "--mappers", "some", "in/a.txt", "-o", "out/r.h5"])):
+             ["wordcount", "--mappers", "some", "in/a.txt", "-o", "out/r.h5"]),
+            ("--shuffle-round under 1 KiB -> exit 2",
+             ["wordcount", "--shuffle-round", "1", "in/a.txt", "-o", "out/r.h5"]),
+            ("--shuffle-round 1023 -> exit 2",
+             ["wordcount", "--shuffle-round", "1023", "in/a.txt", "-o", "out/r.h5"])):
         d = c.fresh("usage")
         c.expect_failure(label, d, args, 2)
 
