@@ -31,7 +31,7 @@ def main():
     size = mib << 20
     for huge in (False, True):
         times = [touch(size, huge) for _ in range(3)]
-        print(f"{mib} MiB, {'huge' if huge else '4 KiB'} pages: first touch "
+        print(f"{mib} MiB, {'huge' if huge else '4 KiB'} pages, three mappings in turn: "
               + ", ".join(f"{t:.3f} s ({size / 1e9 / t:.2f} GB/s)" for t in times))
 
 

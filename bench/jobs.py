@@ -637,9 +637,7 @@ def main():
                                "(map only)"}[job]
         inputs[job] = dict(name=name, files=files, desc=desc, what=what,
                            bytes=sum(os.path.getsize(f) for f in files))
-        R.log(f"{job}: {len(files)} files, {inputs[job]['bytes'] / 1e6:.1f} MB; warming the page cache; "
-              "reference run")
-        R.warm_page_cache(files)
+        R.log(f"{job}: {len(files)} files, {inputs[job]['bytes'] / 1e6:.1f} MB; reference run")
         ref = R.Config("mpimr", 0, f"reference-{job}")
         ref.job = job
         try:

@@ -178,7 +178,8 @@ def warm_page_cache(files):
     is not enough on every machine: this project's VMs run a DAMON scheme
     that pages out file pages nobody touched for about 6 s (at up to 128 MB
     a second), so a slow peer's round let the next run read part of its
-    input from disk.  Every timed run is preceded by this (run_once)."""
+    input from disk.  Every run is preceded by this: run_once here,
+    launch in jobs.py, one_run in memory.py."""
     for f in files:
         with open(f, "rb") as fh:
             while fh.read(1 << 20):
@@ -526,7 +527,8 @@ def write_markdown(path, a, corpus_desc, files, nbytes, ref, rows, absent, plot_
         L += heads + [""]
     L += [
           f"{a.runs} round(s); in each round every configuration runs once, in an order rotated "
-          "from round to round, with `LC_ALL=C` and the files read through just before each run, so that they are in the page cache. "
+          "from round to round, with `LC_ALL=C` and the files read through just before each "
+          "run, so that they are in the page cache. "
           "Times are wall-clock medians over the rounds; MB/s is input bytes / median time. "
           "`x wc` is the time relative to `LC_ALL=C wc -w` on the same files in the same "
           "invocation: the ratio of the medians, and the median of each round's own ratio. "
@@ -715,8 +717,7 @@ def main():
     out.mkdir(parents=True, exist_ok=True)
     scratch = DATA / "scratch" / str(os.getpid())
 
-    log(f"{len(files)} files, {nbytes / 1e6:.1f} MB; warming the page cache; reference run")
-    warm_page_cache(files)
+    log(f"{len(files)} files, {nbytes / 1e6:.1f} MB; reference run")
     ref_cfg = Config("mpimr-direct", 1)
     try:
         run_once(ref_cfg, files, scratch / "reference", tools, a.timeout)
