@@ -74,7 +74,10 @@ def one_run(a, mpimr, text, mem, out):
         cmd += ["--mem", mem]
     if a.tmp:
         cmd += ["--tmp", a.tmp]
-    R.warm_page_cache(R.list_files(Path(text)))  # see there: pages nobody touched go out
+    try:
+        R.warm_page_cache(R.list_files(Path(text)))  # see there: pages nobody touched go out
+    except RuntimeError as e:
+        raise SystemExit(f"bench: {e}") from None
     t = time.monotonic()
     r = subprocess.run(["/usr/bin/time", "-f", "%S %U", "-o", out + ".time"] + cmd, env=ENV,
                        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)

@@ -179,11 +179,16 @@ def warm_page_cache(files):
     that pages out file pages nobody touched for about 6 s (at up to 128 MB
     a second), so a slow peer's round let the next run read part of its
     input from disk.  Every run is preceded by this: run_once here,
-    launch in jobs.py, one_run in memory.py."""
+    launch in jobs.py, one_run in memory.py.  A file that cannot be read
+    (removed or changed between rounds) raises RuntimeError, which fails that
+    configuration as the run itself would have."""
     for f in files:
-        with open(f, "rb") as fh:
-            while fh.read(1 << 20):
-                pass
+        try:
+            with open(f, "rb") as fh:
+                while fh.read(1 << 20):
+                    pass
+        except OSError as e:
+            raise RuntimeError(f"cannot read '{f}': {e.strerror}") from None
 
 
 # ---- one run ----------------------------------------------------------------
