@@ -102,14 +102,18 @@ static void *remap_large(void *p, size_t n, size_t m)
 	if (r == MAP_FAILED)
 		return NULL;
 	char *a = (char *)huge_up((uintptr_t)r);
-	if (mremap(p, huge_up(n), pages, MREMAP_MAYMOVE | MREMAP_FIXED, a) == MAP_FAILED) {
-		munmap(r, len);
-		return NULL;
-	}
+	void *q = mremap(p, huge_up(n), pages, MREMAP_MAYMOVE | MREMAP_FIXED, a);
+	/* The reservation's ends are still ours either way. */
 	if (a > r)
 		munmap(r, (size_t)(a - r));
 	if (r + len > a + pages)
 		munmap(a + pages, (size_t)(r + len - (a + pages)));
+	if (q == MAP_FAILED)
+		/* Its middle may not be: the kernel can unmap the target and then
+		 * fail (over RLIMIT_DATA, say), and another thread's mmap can land
+		 * there before we look.  It is left as it is; at worst that keeps
+		 * a reservation, address space without memory. */
+		return NULL;
 #ifdef MADV_POPULATE_WRITE
 	/* The new pages will all be written (a table that grows fills its
 	 * new slots at random): fault them in now, once each, rather than

@@ -11,15 +11,23 @@
  * the cursor.  Large zeroed blocks: one grown (mr_grow_zeroed_large) from
  * small to small, small to large and large to larger, twice in a row, keeps
  * its bytes, is zero past them, and a large one starts on a 2 MiB boundary.
+ * It does so too when the kernel will not move it (mremap, replaced here,
+ * fails), and a late failure, after the kernel cleared the target, leaves
+ * alone what another thread mapped into the hole.
  *
  * Local only: no MPI call is made.
  */
+#define _GNU_SOURCE /* mremap */
+#include <errno.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
@@ -469,6 +477,63 @@ static void test_grow_zeroed_large(void **state)
 	mr_free_large(p, n);
 }
 
+/* How this file's mremap, which the engine's calls reach, behaves. */
+static enum { REMAP_REAL, REMAP_FAIL_EARLY, REMAP_FAIL_LATE } remap_mode;
+static char *squatter; /* REMAP_FAIL_LATE: another thread's page in the hole */
+#define SQUAT_BYTE 0x5a
+
+void *mremap(void *old, size_t old_len, size_t new_len, int flags, ...)
+{
+	void *to = NULL;
+	if (flags & MREMAP_FIXED) {
+		va_list ap;
+		va_start(ap, flags);
+		to = va_arg(ap, void *);
+		va_end(ap);
+	}
+	if (remap_mode == REMAP_REAL || !(flags & MREMAP_FIXED))
+		return (void *)syscall(SYS_mremap, old, old_len, new_len, flags, to);
+	if (remap_mode == REMAP_FAIL_LATE) {
+		/* As the kernel's mremap_to: the target is unmapped, then a
+		 * check fails; meanwhile a page is mapped into the hole. */
+		size_t page = (size_t)sysconf(_SC_PAGESIZE);
+		munmap(to, new_len);
+		squatter = mmap((char *)to + new_len / 2, page, PROT_READ | PROT_WRITE,
+				MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED, -1, 0);
+		assert_true(squatter != MAP_FAILED);
+		memset(squatter, SQUAT_BYTE, page);
+	}
+	errno = ENOMEM;
+	return MAP_FAILED;
+}
+
+static void test_grow_when_remap_fails(void **state)
+{
+	MR_UNUSED(state);
+	const size_t mib = (size_t)1 << 20, n = 5 * mib + 77, m = 40 * mib;
+	size_t page = (size_t)sysconf(_SC_PAGESIZE);
+	for (int mode = REMAP_FAIL_EARLY; mode <= REMAP_FAIL_LATE; mode++) {
+		char *p = mr_alloc_zeroed_large(n, __FILE__, __LINE__);
+		for (size_t i = 0; i < n; i++)
+			p[i] = pat(i);
+		squatter = NULL;
+		remap_mode = mode;
+		p = grown(p, n, m);
+		remap_mode = REMAP_REAL;
+		if (mode == REMAP_FAIL_LATE) {
+			unsigned char resident;
+			assert_non_null(squatter);
+			if (mincore(squatter, page, &resident) != 0)
+				fail_msg("the page mapped into the hole was unmapped (%s)",
+					 strerror(errno));
+			for (size_t i = 0; i < page; i++)
+				assert_int_equal(squatter[i], SQUAT_BYTE);
+			munmap(squatter, page);
+		}
+		mr_free_large(p, m);
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,7 +542,7 @@ int main(void)
 		cmocka_unit_test(test_large_add),	    cmocka_unit_test(test_tail),
 		cmocka_unit_test(test_release_and_reuse),   cmocka_unit_test(test_frame_round_trip),
 		cmocka_unit_test(test_frame_empty_key),	    cmocka_unit_test(test_frame_truncated),
-		cmocka_unit_test(test_grow_zeroed_large),
+		cmocka_unit_test(test_grow_zeroed_large),   cmocka_unit_test(test_grow_when_remap_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
