@@ -636,7 +636,7 @@ def main():
                 "stream-json": "`mpimr stream --map 'python3 examples/python/json_mapper.py' FILES` "
                                "(map only)"}[job]
         inputs[job] = dict(name=name, files=files, desc=desc, what=what,
-                           bytes=sum(os.path.getsize(f) for f in files))
+                           bytes=R.input_bytes(files))
         R.log(f"{job}: {len(files)} files, {inputs[job]['bytes'] / 1e6:.1f} MB; reference run")
         ref = R.Config("mpimr", 0, f"reference-{job}")
         ref.job = job

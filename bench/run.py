@@ -173,6 +173,15 @@ def list_files(path):
     return sorted(files, key=os.fsencode)
 
 
+def input_bytes(files):
+    """Total size of files; one that cannot be looked at (a dangling link,
+    say) ends the bench with a message naming it, as mpimr would."""
+    try:
+        return sum(os.path.getsize(f) for f in files)
+    except OSError as e:
+        sys.exit(f"bench: cannot read '{e.filename}': {e.strerror}")
+
+
 def warm_page_cache(files):
     """Reads files through, so that a run finds them in the page cache.  Once
     is not enough on every machine: this project's VMs run a DAMON scheme
@@ -714,7 +723,7 @@ def main():
     files = list_files(path)
     if not files:
         sys.exit(f"bench: no files in {path}")
-    nbytes = sum(os.path.getsize(f) for f in files)
+    nbytes = input_bytes(files)
     avail = int(re.search(r"MemAvailable:\s+(\d+)", Path("/proc/meminfo").read_text()).group(1)) * 1024
     if nbytes > avail // 2:
         log(f"warning: {nbytes / 1e6:.0f} MB of input may not stay in the page cache ({avail / 1e6:.0f} MB available)")
