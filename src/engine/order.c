@@ -191,6 +191,85 @@ DEFINE_SORT(sort_by_key, cmp_by_key)
 DEFINE_SORT(sort_count_u64, cmp_count_u64)
 DEFINE_SORT(sort_count_f64, cmp_count_f64)
 
+/*
+ * Many items are sorted by radix first (in place, most significant byte
+ * first: an American flag sort), on the words whose order is the
+ * comparison's: the count complemented (largest first), then the key's
+ * first 16 bytes as prefix and rest.  A part smaller than RADIX_MIN, or
+ * one whose radix words are all equal (keys that differ past 16 bytes, or
+ * only in length), is finished by the comparison sort, so the order is
+ * exactly the comparison's.  Bytes that every item of a part shares are
+ * skipped in one pass, not one pass each: counts are small numbers, whose
+ * high bytes are all zero.
+ */
+#define RADIX_MIN 64
+
+static inline uint64_t radix_count_word(const struct item *it, unsigned w)
+{
+	return w == 0 ? ~it->value.u : w == 1 ? it->prefix : it->rest;
+}
+
+static inline uint64_t radix_key_word(const struct item *it, unsigned w)
+{
+	return w == 0 ? it->prefix : it->rest;
+}
+
+/* The digit d's byte of word x: byte 0 the most significant. */
+static inline unsigned radix_byte(uint64_t x, unsigned d)
+{
+	return (unsigned)(x >> (56 - 8 * (d & 7))) & 0xff;
+}
+
+#define DEFINE_RADIX(name, word, nwords, finish)                                       \
+	static void name(struct item *a, size_t n, unsigned d, uint64_t *seed)         \
+	{                                                                              \
+		for (;;) {                                                             \
+			if (n < RADIX_MIN || d >= 8 * (nwords)) {                      \
+				finish(a, n, seed);                                    \
+				return;                                                \
+			}                                                              \
+			/* Past the bytes the part shares, in the word of digit d. */  \
+			unsigned w = d / 8;                                            \
+			uint64_t first = word(&a[0], w), differ = 0;                   \
+			for (size_t i = 1; i < n; i++)                                 \
+				differ |= word(&a[i], w) ^ first;                      \
+			differ &= UINT64_MAX >> (8 * (d & 7));                         \
+			if (!differ) {                                                 \
+				d = 8 * (w + 1);                                       \
+				continue;                                              \
+			}                                                              \
+			d = 8 * w + (unsigned)__builtin_clzll(differ) / 8;             \
+			size_t count[256] = {0}, head[256], end[256];                  \
+			for (size_t i = 0; i < n; i++)                                 \
+				count[radix_byte(word(&a[i], w), d)]++;                \
+			for (size_t b = 0, at = 0; b < 256; b++) {                     \
+				head[b] = at;                                          \
+				at += count[b];                                        \
+				end[b] = at;                                           \
+			}                                                              \
+			/* Each item swapped straight into its bucket's next place. */ \
+			for (size_t b = 0; b < 256; b++)                               \
+				while (head[b] < end[b]) {                             \
+					struct item v = a[head[b]];                    \
+					unsigned k = radix_byte(word(&v, w), d);       \
+					while (k != b) {                               \
+						struct item t = a[head[k]];            \
+						a[head[k]++] = v;                      \
+						v = t;                                 \
+						k = radix_byte(word(&v, w), d);        \
+					}                                              \
+					a[head[b]++] = v;                              \
+				}                                                      \
+			for (size_t b = 0, at = 0; b < 256; at += count[b++])          \
+				if (count[b] > 1)                                      \
+					name(a + at, count[b], d + 1, seed);           \
+			return;                                                        \
+		}                                                                      \
+	}
+
+DEFINE_RADIX(radix_by_key, radix_key_word, 2, sort_by_key)
+DEFINE_RADIX(radix_count_u64, radix_count_word, 3, sort_count_u64)
+
 static cmp_fn comparator(const mr_ctx *c)
 {
 	if (c->cfg->order == MR_ORDER_KEY)
@@ -202,11 +281,11 @@ static void sort_items(const mr_ctx *c, struct item *it, size_t n)
 {
 	uint64_t seed = 0x6d70696d72;
 	if (c->cfg->order == MR_ORDER_KEY)
-		sort_by_key(it, n, &seed);
+		radix_by_key(it, n, 0, &seed);
 	else if (c->job->value_type == MR_F64 || number_values)
 		sort_count_f64(it, n, &seed);
 	else
-		sort_count_u64(it, n, &seed);
+		radix_count_u64(it, n, 0, &seed);
 }
 
 static struct item *items_of_frames(const mr_buf *b, bool sorts_by, size_t *n);

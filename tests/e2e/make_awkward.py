@@ -19,6 +19,10 @@ bytes.split(), per file":
   binary.bin            1 MiB of seeded random bytes
   name with spaces.txt  a file name with spaces
   nested/...            files three directory levels deep, and an empty dir
+  ties.txt              ties that order's radix sort leaves to comparison:
+                        keys equal in their first 16 bytes and their count,
+                        keys that differ only in length (trailing NULs), and
+                        counts that differ only above their low byte
 
 Everything comes from a fixed seed, so the bytes are the same on every run.
 DIR is created if needed; it must be empty or hold only files this script
@@ -102,6 +106,16 @@ def files(seed):
     yield "nested/a/b/deep.txt", b"level three the the the\n"
     yield "nested/a/b/c/deepest.txt", b"level four the the the the\n"
     yield "nested/z/also.txt", b"another branch the\n"
+
+    # Its own generator, so that the files above keep their bytes.
+    tie = random.Random(seed + 1)
+    words = [b"tiestiestiestiesties%04d" % i for i in range(300)] * 3
+    words += [b"k" + b"\x00" * n for n in range(100)] * 2
+    for n in (255, 256, 257, 511, 65539):
+        words += [b"c%d" % n] * n
+    tie.shuffle(words)
+    yield "ties.txt", b"\n".join(b" ".join(words[i:i + 12])
+                                  for i in range(0, len(words), 12)) + b"\n"
 
 
 EMPTY_DIRS = ("nested/empty_dir",)

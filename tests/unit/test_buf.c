@@ -450,7 +450,8 @@ static char *grown(char *p, size_t n, size_t m)
 	p = mr_grow_zeroed_large(p, n, m, __FILE__, __LINE__);
 	for (size_t i = 0; i < n; i++)
 		if (p[i] != pat(i))
-			fail_msg("%zu -> %zu bytes: byte %zu is %d, want %d", n, m, i, p[i], pat(i));
+			fail_msg("%zu -> %zu bytes: byte %zu is %d, want %d", n, m, i, p[i],
+				 pat(i));
 	for (size_t i = n; i < m; i++)
 		if (p[i] != 0)
 			fail_msg("%zu -> %zu bytes: new byte %zu is %d, not 0", n, m, i, p[i]);
@@ -537,12 +538,18 @@ static void test_grow_when_remap_fails(void **state)
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_zero_is_empty),	    cmocka_unit_test(test_reserve),
-		cmocka_unit_test(test_add_grows_and_keeps), cmocka_unit_test(test_add_random_sizes),
-		cmocka_unit_test(test_large_add),	    cmocka_unit_test(test_tail),
-		cmocka_unit_test(test_release_and_reuse),   cmocka_unit_test(test_frame_round_trip),
-		cmocka_unit_test(test_frame_empty_key),	    cmocka_unit_test(test_frame_truncated),
-		cmocka_unit_test(test_grow_zeroed_large),   cmocka_unit_test(test_grow_when_remap_fails),
+		cmocka_unit_test(test_zero_is_empty),
+		cmocka_unit_test(test_reserve),
+		cmocka_unit_test(test_add_grows_and_keeps),
+		cmocka_unit_test(test_add_random_sizes),
+		cmocka_unit_test(test_large_add),
+		cmocka_unit_test(test_tail),
+		cmocka_unit_test(test_release_and_reuse),
+		cmocka_unit_test(test_frame_round_trip),
+		cmocka_unit_test(test_frame_empty_key),
+		cmocka_unit_test(test_frame_truncated),
+		cmocka_unit_test(test_grow_zeroed_large),
+		cmocka_unit_test(test_grow_when_remap_fails),
 	};
 	return cmocka_run_group_tests(tests, NULL, NULL);
 }
