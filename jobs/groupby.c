@@ -814,8 +814,8 @@ static const char *field_name(void *state, int field)
 
 const mr_job mr_job_groupby = {
 	.name = "groupby",
-	.summary = "per key of CSV (with a header) or JSON Lines rows: count, sum, mean, min "
-		   "and max of a column",
+	.summary = "per key of CSV (with a header) or JSON Lines rows: count, sum, mean, min, "
+		   "max, median and distinct values of a column",
 	.record = MR_RECORD_LINE,
 	.value_type = MR_F64,
 	.width = NFIELDS,

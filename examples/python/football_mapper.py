@@ -18,7 +18,7 @@ win rate at home, and home_wins:neutral / matches:neutral the nominal home
 side's on neutral ground.  The header row (in every file) is skipped, so a
 mapper may start reading anywhere in a file.
 
-    mpirun -np 4 mpimr stream --map 'python3 football_mapper.py' --combine sum results/ -o home.h5
+    mpirun -np 4 mpimr stream --map 'python3 football_mapper.py' --combine sum data/football -o home.h5
 
 Standard library only.
 """

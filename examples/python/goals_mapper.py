@@ -3,7 +3,7 @@
 (as football_mapper.py does) and writes `TEAM<TAB>GOALS` for both sides of
 every match, `TEAM<TAB>GOALS` once as home_team and once as away_team.
 
-    mpirun -np 4 mpimr stream --map 'python3 goals_mapper.py' --reduce 'python3 median_reducer.py' results/ -o goals.h5
+    mpirun -np 4 mpimr stream --map 'python3 goals_mapper.py' --reduce 'python3 median_reducer.py' data/football -o goals.h5
 
 Standard library only.
 """

@@ -12,7 +12,7 @@ values arrive sorted as bytes, not as numbers, so the reducer sorts them
 itself.  It exits with status 1, saying why, if a key comes back after
 another key (its input was not grouped).
 
-    cat results/* | python3 goals_mapper.py | LC_ALL=C sort | python3 median_reducer.py
+    cat data/football/* | python3 goals_mapper.py | LC_ALL=C sort | python3 median_reducer.py
 
 Standard library only.
 """

@@ -33,7 +33,8 @@ the input files (/inputs) as a DataFrame of `path` (decoded like keys) and
 
 A file a run did not finish (no root attribute complete=1) raises
 IncompleteError unless `incomplete=True` (then it warns); any other file that
-is not a whole mpimr result raises FormatError.  Both are ValueErrors.
+is not a whole mpimr result raises FormatError (a missing one, as open does,
+FileNotFoundError).  Both are ValueErrors.
 
 Needs h5py, numpy and pandas (Debian: python3-h5py python3-numpy
 python3-pandas); read_dict and read_inputs need no pandas.
@@ -121,12 +122,25 @@ class _File:
         return v
 
 
+def _open(path):
+    """path opened with h5py; a file that is there but is not HDF5 raises
+    FormatError naming it (a missing one, FileNotFoundError, as open does)."""
+    try:
+        return h5py.File(path, "r")
+    except FileNotFoundError:
+        raise
+    except OSError as e:
+        if e.errno is not None:
+            raise
+        raise FormatError("cannot read '%s': not an HDF5 file" % path) from None
+
+
 class _Result(_File):
     """One result file, read whole and checked: keys (bytes), kind, values."""
 
     def __init__(self, path, incomplete):
         _File.__init__(self, path)
-        with h5py.File(path, "r") as f:
+        with _open(path) as f:
             self.file_attrs = {k: _plain(v) for k, v in f.attrs.items()}
             self._check_root(f, incomplete)
             g = f[self.job]
@@ -242,7 +256,7 @@ def read_inputs(path):
     in input order (invindex's file numbers are its row numbers)."""
     import pandas as pd
 
-    with h5py.File(path, "r") as f:
+    with _open(path) as f:
         if "inputs" not in f:
             raise FormatError("cannot read '%s': no /inputs group" % path)
         r = _File(path, "inputs")

@@ -16,7 +16,8 @@ as bytes, records; read_dict the same as {bytes: value}.
 Refused, with FormatError naming the file: no complete=1 or complete=0
 (IncompleteError; incomplete=True reads it after a warning), format 3, an
 unknown layout or value_kind, damaged offsets, values shorter than the
-keys, a file that is not a result, read_dict of records.
+keys, a file that is not a result, a file that is not HDF5, read_dict of
+records; a missing file raises FileNotFoundError.
 
 With --readme: the README's Python snippets, run as they are: the pandas
 one (mpimr.read of counts.h5) and the four lines of h5py give the table
@@ -262,6 +263,15 @@ def check_refusals(tmp, good):
         path = copy(re.sub(r"\W+", "_", label), edit)
         raises("%s: refused with FormatError" % label, lambda: mpimr.read(path),
                mpimr.FormatError, text)
+    text = os.path.join(tmp, "not-hdf5.h5")
+    with open(text, "wb") as f:
+        f.write(b"the\t3\nword\t1\n")
+    for fn in (mpimr.read, mpimr.read_dict, mpimr.read_inputs):
+        raises("a text file: %s raises FormatError" % fn.__name__, lambda: fn(text),
+               mpimr.FormatError, "cannot read '%s': not an HDF5 file" % text)
+    gone = os.path.join(tmp, "no-such-file.h5")
+    raises("a missing file: FileNotFoundError", lambda: mpimr.read(gone),
+           FileNotFoundError, "no-such-file.h5")
     records = os.path.join(tmp, "records-f2.h5")
     raises("read_dict of a records file: refused", lambda: mpimr.read_dict(records),
            mpimr.FormatError, "records")
