@@ -14,6 +14,7 @@
  * signals (cleanup.c), and renamed into place by mr_commit only after every
  * rank has succeeded and the data has reached the disk.
  */
+#define _GNU_SOURCE /* renameat2 */
 #include "engine/run.h"
 
 #include <dirent.h>
@@ -230,12 +231,46 @@ int mr_sync_path(const char *path, bool dir)
 	return dir && (err == EINVAL || err == EBADF) ? 0 : err;
 }
 
-static int rename_synced(const char *tmp, const char *path)
+static int appeared(const char *path)
 {
-	if (rename(tmp, path) != 0) {
+	mr_error("output '%s' appeared during the run; use --force to replace it", path);
+	return MR_ERR_OUTPUT;
+}
+
+/* tmp renamed to path.  Without --force, path held nothing (or a link to
+ * nothing) when the run began: a file there now is someone else's, made
+ * since, and is not replaced.  The rename itself refuses it where the
+ * filesystem can (RENAME_NOREPLACE); elsewhere a look just before. */
+static int rename_into_place(const char *tmp, const char *path, bool force)
+{
+	struct stat st, to;
+	if (!force && lstat(path, &st) == 0) {
+		if (!S_ISLNK(st.st_mode) || stat(path, &to) == 0)
+			return appeared(path);
+		force = true; /* a link to nothing, as check_target allows */
+	}
+	int rc = -1;
+#ifdef RENAME_NOREPLACE
+	if (!force) {
+		rc = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
+		if (rc != 0 && errno == EEXIST)
+			return appeared(path);
+		if (rc != 0 && errno != EINVAL && errno != ENOSYS)
+			force = true; /* not for want of the flag: rename says why */
+	}
+#endif
+	if (rc != 0 && rename(tmp, path) != 0) {
 		mr_error("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
 		return MR_ERR_OUTPUT;
 	}
+	return MR_OK;
+}
+
+static int rename_synced(const char *tmp, const char *path, bool force)
+{
+	int rc = rename_into_place(tmp, path, force);
+	if (rc != MR_OK)
+		return rc;
 	char *dir, *base;
 	split_path(path, &dir, &base);
 	int err = mr_sync_path(dir, true);
@@ -254,10 +289,16 @@ int mr_commit(mr_ctx *c, int rc)
 	if (c->rank == 0 && rc == MR_OK) {
 		/* The statistics first: a run that cannot give them leaves no
 		 * output either. */
+		bool force = c->cfg->force;
 		if (c->cfg->stats_json)
-			rc = rename_synced(c->stats_tmp, c->cfg->stats_json);
-		if (rc == MR_OK)
-			rc = rename_synced(c->tmp_path, c->cfg->output);
+			rc = rename_synced(c->stats_tmp, c->cfg->stats_json, force);
+		if (rc == MR_OK) {
+			rc = rename_synced(c->tmp_path, c->cfg->output, force);
+			/* Without --force the statistics went where nothing was:
+			 * they go again with the output they describe. */
+			if (rc != MR_OK && c->cfg->stats_json && !force)
+				unlink(c->cfg->stats_json);
+		}
 	}
 	MR_MPI(MPI_Bcast(&rc, 1, MPI_INT, 0, c->comm));
 	/* What was renamed is no longer ours to remove; what was not goes. */

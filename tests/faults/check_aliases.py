@@ -17,6 +17,9 @@
      --force replaces an old stats file; a run that fails in write
      (MPIMR_FAULT=<1 or 0>:write:fail) with --force leaves an old stats file
      and an old output byte-identical and no temporary file.
+  b1. A file made at -o or --stats during the run (by the map command, after
+     rank 0 looked), no --force: exit 1, one message naming it, "appeared
+     during the run"; the file kept as made; no output, nothing else left.
   b2. An empty name, -o '' or --stats '' (alone, both, with --force): exit 2
      before any work (the map fault point is never reached), one message
      saying which option is empty, nothing created.
@@ -163,6 +166,26 @@ class Aliases:
         self.s.check("--stats FILE that exists, no --force: exit 1, one message "
                      "'exists', FILE unchanged, no HDF5 output", e, r)
 
+    def appears_during_run(self):
+        """A file made at -o (or --stats) while the run goes, by someone
+        else (here the map command, after rank 0's check): no --force, so
+        it is kept and the run fails."""
+        for target, args in (("out.h5", []), ("stats.json", ["--stats", "stats.json"])):
+            d = self.fresh("appears-" + target)
+            mapper = "cat; (set -C; echo precious > %s) 2>/dev/null; true" % target
+            r = self.run(d, ["stream", "--map", mapper, "in", "-o", "out.h5"] + args)
+            e = fl.ended(r, 1) + fl.one_message(
+                r, contains=(fl.quoted(target), "appeared during the run"))
+            left = sorted(os.listdir(d))
+            if left != sorted(["in", target]):
+                e.append("the directory holds %s, want in/ and %s" % (left, target))
+            with open(os.path.join(d, target), "rb") as f:
+                got = f.read()
+            if got != b"precious\n":
+                e.append("%s holds %r, want the file made during the run" % (target, got[:40]))
+            self.s.check("%s made during the run, no --force: exit 1, one message, the "
+                         "file kept, nothing else left" % target, e, r)
+
     def stats_is_output(self):
         for stats in ("out.h5", "./out.h5"):
             d = self.fresh("stats-is-o")
@@ -307,6 +330,7 @@ def main():
             s.note("the /dev checks are skipped: %s" % t.private_dev)
         t.output_is_input()
         t.stats_exists()
+        t.appears_during_run()
         t.stats_is_output()
         t.stats_is_input()
         t.stats_is_directory()
