@@ -258,31 +258,43 @@ static void warn_compressed(const mr_files *f, int mappers)
 
 /* Whether the open file fd is an mpimr result: an HDF5 file whose root has
  * the attribute mpimr_version. */
-static bool is_result(int fd, const char *path)
+/* What an HDF5 file is to mpimr: not one (or not an mpimr result), a
+ * result, or one HDF5 cannot open: cut short or damaged, which fails the
+ * run as a damaged gzip file does, rather than be read as text. */
+enum hdf5_kind { NOT_RESULT, RESULT, DAMAGED_HDF5 };
+static enum hdf5_kind hdf5_kind(int fd, const char *path)
 {
 	static const char sig[8] = "\x89HDF\r\n\x1a\n";
 	char head[8];
 	if (pread(fd, head, 8, 0) != 8 || memcmp(head, sig, 8) != 0)
-		return false;
+		return NOT_RESULT;
 	H5Eset_auto2(H5E_DEFAULT, NULL, NULL);
 	hid_t fapl = H5Pcreate(H5P_FILE_ACCESS);
 	H5Pset_file_locking(fapl, 0, 1);
 	hid_t f = H5Fopen(path, H5F_ACC_RDONLY, fapl);
 	H5Pclose(fapl);
-	bool ours = f >= 0 && H5Aexists(f, "mpimr_version") > 0;
-	if (f >= 0)
-		H5Fclose(f);
-	return ours;
+	if (f < 0)
+		return DAMAGED_HDF5;
+	bool ours = H5Aexists(f, "mpimr_version") > 0;
+	H5Fclose(f);
+	return ours ? RESULT : NOT_RESULT;
+}
+
+static int damaged(const char *path)
+{
+	mr_error("cannot read '%s': an HDF5 file that HDF5 cannot open (cut short or damaged?)",
+		 path);
+	return MR_ERR_INPUT;
 }
 
 /* A directory walk leaves out mpimr's own files: temporary ones, and
  * results (the output of an earlier run, or this run's, in an input
  * directory).  Named on the command line, a file is read whatever it is. */
-static bool skip_own(struct walk *w, const char *path, int fd)
+static bool skip_own(struct walk *w, const char *path, enum hdf5_kind hdf5)
 {
 	const char *slash = strrchr(path, '/');
 	const char *what = mr_is_temp_name(slash ? slash + 1 : path) ? "a temporary file of mpimr"
-			   : is_result(fd, path)		     ? "an mpimr result"
+			   : hdf5 == RESULT			     ? "an mpimr result"
 								     : NULL;
 	if (!what)
 		return false;
@@ -311,11 +323,12 @@ static int walk_stat(struct walk *w, const char *path, int err, const struct sta
 		return MR_ERR_INPUT;
 	}
 	int rc = MR_OK;
-	if (named || !skip_own(w, path, fd)) {
-		rc = check_alias(w, path, st);
+	enum hdf5_kind hdf5 = hdf5_kind(fd, path);
+	if (named || !skip_own(w, path, hdf5)) {
+		rc = hdf5 == DAMAGED_HDF5 ? damaged(path) : check_alias(w, path, st);
 		/* A result named as an input is read as the lines `mpimr show`
 		 * prints: a chained pass. */
-		int kind = named && is_result(fd, path) ? MR_INPUT_RESULT
+		int kind = named && hdf5 == RESULT ? MR_INPUT_RESULT
 			   : unsized_file(fd, st)	? MR_INPUT_UNSIZED
 							: compression(fd);
 		if (rc == MR_OK && first_time(w, st))

@@ -8,7 +8,9 @@
       leftover leftover"), is not counted: with -o out.h5 beside in/, and
       with -o in/out.h5 (the leftover then bears this output's name);
   (c) an earlier mpimr result under another name (in/old.h5, made by a
-      previous run on other text) met in the directory walk is not counted.
+      previous run on other text) met in the directory walk is not counted;
+  (d) a result cut in half, named or met in the walk, fails the run: exit 1,
+      one message naming it ("HDF5 cannot open"), no output.
 
 Each run exits 0 and its file matches Counter over the plain text files
 (table, totals and /inputs); no temporary or lock file is left.
@@ -83,6 +85,31 @@ class OwnFiles:
         self.run_ok("an earlier result in/old.h5 met in the walk: not counted", d,
                     ["wordcount", "in", "-o", "out.h5"], "out.h5")
 
+    def cut_result(self):
+        """A result cut short is HDF5 that HDF5 cannot open: named, or met in
+        the walk, it fails the run naming it (as a cut-short gzip file does),
+        never read as text."""
+        d = self.fresh("cut-result")
+        r = fl.run(fl.mpimr_cmd(self.a, ["wordcount", "in", "-o", "whole.h5"]), cwd=d)
+        if not self.s.check("a result to cut", fl.ended(r, 0), r):
+            return
+        with open(os.path.join(d, "whole.h5"), "rb") as f:
+            data = f.read()
+        with open(os.path.join(d, "cut.h5"), "wb") as f:
+            f.write(data[:len(data) // 2])
+        os.makedirs(os.path.join(d, "walk"))
+        shutil.copy(os.path.join(d, "cut.h5"), os.path.join(d, "walk", "cut.h5"))
+        shutil.copy(os.path.join(d, "in", "a.txt"), os.path.join(d, "walk", "a.txt"))
+        for label, inputs, path in (("named", ["cut.h5"], "cut.h5"),
+                                    ("met in the walk", ["walk"], "walk/cut.h5")):
+            r = fl.run(fl.mpimr_cmd(self.a, ["wordcount"] + inputs + ["-o", "out.h5"]), cwd=d)
+            e = fl.ended(r, 1) + fl.one_message(r, contains=(fl.quoted(path), "HDF5 cannot open"))
+            if os.path.exists(os.path.join(d, "out.h5")):
+                e.append("out.h5 was written")
+            e += fl.temp_and_locks(d)
+            self.s.check("a result cut in half, %s: exit 1, one message naming it, "
+                         "no output" % label, e, r)
+
 
 def main():
     a = fl.parse_args(__doc__)
@@ -91,6 +118,7 @@ def main():
     t.output_in_input()
     t.leftover_temp()
     t.old_result()
+    t.cut_result()
     rc = s.finish()
     if rc == 0:
         shutil.rmtree(a.workdir, ignore_errors=True)
