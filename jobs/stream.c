@@ -33,6 +33,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -369,7 +370,13 @@ static bool parse_number(struct stream *st, const char *s, size_t n, mr_value v[
 	}
 	v[0].f = strtod(b, NULL);
 	v[1].u = MR_NUMBER_FLOAT;
-	return errno != ERANGE || v[0].f == 0;
+	/* Past a double's range is no number; under it (1e-400) is a tiny
+	 * one, or 0, as Python's float() has it. */
+	if (errno == ERANGE && isinf(v[0].f)) {
+		snprintf(st->why, sizeof(st->why), "number '%s' is out of a double's range", b);
+		return false;
+	}
+	return true;
 }
 
 static int map_line(struct stream *st, mr_emitter *out, const char *l, size_t n)

@@ -354,6 +354,29 @@ def case_overflow(a, f):
             err.append("the warning does not say why (not a number, out of range):\n"
                        + r.describe())
     e += ["rejects: " + x for x in err]
+    # A float past a double's range is rejected with its own reason, not the
+    # reason of the record before it; one under it is a tiny number.
+    floats = write(os.path.join(a.workdir, "in", "floats.tsv"),
+                   b"h\tinf\ni\t1e309\nok\t1e-310\nok\t2\n")
+    out = os.path.join(a.workdir, "floats.h5")
+    if os.path.exists(out):
+        os.unlink(out)
+    r = run_stream(a.mpimr, a.launch, ["--map", "cat", "--combine", "sum", floats, "-o", out])
+    err = [] if r.rc == 0 else ["exit %s, want 0:\n%s" % (r.rc, r.describe())]
+    if not err:
+        res = read_stream(out)
+        first = res["attrs"].get("rejected_first", "")
+        first = first.decode() if isinstance(first, bytes) else first
+        lines = first.splitlines()
+        if res["attrs"].get("rejected") != 2 or len(lines) != 2:
+            err.append("rejected %r, rejected_first %r: want 2" % (
+                res["attrs"].get("rejected"), first))
+        elif "'inf' is not a number" not in lines[0] or "1e309" not in lines[1] \
+                or "range" not in lines[1]:
+            err.append("the reasons are %r, want inf's and 1e309's own" % lines)
+        if [k for k, _ in res["items"]] != [b"ok"]:
+            err.append("keys %r, want only ok (1e-310 is a number)" % res["items"])
+    e += ["float range: " + x for x in err]
     err, _, _ = failed_run(a, ["--map", "cat", "--combine", "sum", "--strict", bad],
                            os.path.join(d, "o.h5"), [r"^mpimr: .*(not a number|64-bit range)"],
                            "--strict")
