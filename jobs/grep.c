@@ -3,8 +3,10 @@
  * occurs, like `grep -ohE PATTERN FILES | sort | uniq -c`; with --lines, how
  * often each whole matching line occurs, like `grep -hE PATTERN FILES | sort |
  * uniq -c`.  Lines are the engine's line records, so no match spans two.
- * Matching is byte-wise, in the C locale, as with LC_ALL=C grep -a.
+ * Matching is byte-wise, in the C locale, as with LC_ALL=C grep -a: '.'
+ * matches any byte, NUL too.
  */
+#define _GNU_SOURCE /* re_compile_pattern, re_syntax_options */
 #include "jobs.h"
 
 #include <regex.h>
@@ -34,17 +36,31 @@ static int setup(int argc, char **argv, int is_rank0, void **state)
 		else
 			pattern = argv[i]; /* the one positional argument, last */
 	}
-	/* REG_NEWLINE is moot (a line holds no newline); matches need the
-	 * offsets, so no REG_NOSUB. */
-	int rc = regcomp(&g->re, pattern ? pattern : "", REG_EXTENDED);
-	if (rc != 0) {
-		char why[256];
-		regerror(rc, &g->re, why, sizeof(why));
+	/* What regcomp(REG_EXTENDED) does, but for one syntax bit: POSIX's
+	 * '.' does not match NUL (RE_DOT_NOT_NULL), grep -a's does, and lines
+	 * may hold NUL bytes.  Newlines are moot (a line holds none); matches
+	 * need the offsets, so no REG_NOSUB; the fastmap speeds the search,
+	 * and regfree frees it. */
+	if (!pattern)
+		pattern = "";
+	g->re.fastmap = malloc(256);
+	if (!g->re.fastmap) {
+		free(g);
+		return MR_ERR_NOMEM;
+	}
+	reg_syntax_t was = re_syntax_options;
+	re_syntax_options = RE_SYNTAX_POSIX_EXTENDED & ~RE_DOT_NOT_NULL;
+	const char *why = re_compile_pattern(pattern, strlen(pattern), &g->re);
+	re_syntax_options = was;
+	if (why) {
 		if (is_rank0)
 			fprintf(stderr, "mpimr: grep: bad pattern '%s': %s\n", pattern, why);
+		regfree(&g->re);
 		free(g);
 		return MR_ERR_USAGE;
 	}
+	g->re.newline_anchor = 0;
+	re_compile_fastmap(&g->re);
 	*state = g;
 	return MR_OK;
 }
