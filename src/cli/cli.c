@@ -174,6 +174,18 @@ enum {
 	OPT_JOB = 1000
 };
 
+/* What the help, --version and jobs printed, flushed: 0, or 1 with a
+ * message when it could not be written (a full disk, /dev/full); a reader
+ * that went away (| head) is no failure. */
+static int printed(void)
+{
+	int err = fflush(stdout) != 0 ? errno : ferror(stdout) ? EIO : 0;
+	if (!err || err == EPIPE)
+		return 0;
+	fprintf(stderr, "mpimr: cannot write standard output: %s\n", strerror(err));
+	return 1;
+}
+
 static int parse_options(const mr_job *job, int argc, char **argv, mr_config *cfg,
 			 const struct option *opts, char **dashed, char **job_argv, int *job_argc);
 
@@ -302,9 +314,10 @@ static int parse_options(const mr_job *job, int argc, char **argv, mr_config *cf
 		case 'q': cfg->verbosity = MR_QUIET; break;
 		case 'v': cfg->verbosity = MR_VERBOSE; break;
 		case 'h':
-			if (mr_log_rank() == 0)
-				job_usage(stdout, job);
-			return 0;
+			if (mr_log_rank() != 0)
+				return 0;
+			job_usage(stdout, job);
+			return printed();
 		case ':':
 			return bad_usage(job, "option '%s' needs a value",
 					 option_name(argv, (char[3]){0}));
@@ -482,7 +495,7 @@ int mr_main(int argc, char **argv, const mr_job *const *jobs)
 	const char *cmd = argv[1];
 	if (!strcmp(cmd, "-h") || !strcmp(cmd, "--help")) {
 		usage(stdout);
-		return 0;
+		return printed();
 	}
 	if (!strcmp(cmd, "--version")) {
 		unsigned maj, min, rel;
@@ -491,12 +504,12 @@ int mr_main(int argc, char **argv, const mr_job *const *jobs)
 		MPI_Get_version(&mv, &ms);
 		printf("mpimr %s (output format %d; HDF5 %u.%u.%u; MPI %d.%d)\n", MR_VERSION,
 		       MR_FORMAT, maj, min, rel, mv, ms);
-		return 0;
+		return printed();
 	}
 	if (!strcmp(cmd, "jobs")) {
 		for (size_t i = 0; jobs[i]; i++)
 			printf("%-12s %s\n", jobs[i]->name, jobs[i]->summary);
-		return 0;
+		return printed();
 	}
 	if (!strcmp(cmd, "show"))
 		return show_command(argc - 1, argv + 1);

@@ -21,6 +21,9 @@ groupby's --key column that the file lacks, read by every rank (--mappers
 all, 8-byte ranges), and a stream command that fails on every rank: one
 line, ending "(and on N other ranks)".
 
+What only prints (--help, JOB --help, --version, jobs) to a full stdout
+(/dev/full): exit 1 and one message; to /dev/null: exit 0.
+
 Usage:
   tests/e2e/check_messages.py --mpimr build/mpimr --launch "mpiexec -n 2 --oversubscribe"
 """
@@ -28,6 +31,7 @@ Usage:
 import argparse
 import os
 import re
+import subprocess
 import sys
 import tempfile
 
@@ -136,6 +140,23 @@ def check_once(a, tmp):
                and not os.path.exists(out), r.describe())
 
 
+def check_printing(a):
+    """What only prints (help, --version, jobs) fails when it cannot:
+    > /dev/full is exit 1 and one message, > /dev/null exit 0."""
+    for args in (["jobs"], ["--version"], ["--help"], ["wordcount", "--help"]):
+        with open("/dev/full", "wb") as full:
+            r = subprocess.run([a.mpimr] + args, stdout=full, stderr=subprocess.PIPE,
+                               env=mrtest.mpi_env(), timeout=120)
+        want = b"mpimr: cannot write standard output: No space left on device\n"
+        expect("mpimr %s > /dev/full: exit 1, one message" % " ".join(args),
+               r.returncode == 1 and r.stderr == want,
+               "exit %s, stderr %r" % (r.returncode, r.stderr))
+        r = subprocess.run([a.mpimr] + args, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+                           env=mrtest.mpi_env(), timeout=120)
+        expect("mpimr %s > /dev/null: exit 0, silent" % " ".join(args),
+               r.returncode == 0 and not r.stderr, "exit %s, stderr %r" % (r.returncode, r.stderr))
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--mpimr", required=True)
@@ -143,6 +164,7 @@ def main():
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         check_summaries(a, tmp)
+        check_printing(a)
         if a.launch and mrtest.launch_nranks(a.launch) not in (None, 1):
             check_quiet(a, tmp)
             check_once(a, tmp)
