@@ -325,6 +325,19 @@ def failed_run(a, args, out, want_re, label, timeout=TIMEOUT):
     return ["%s: %s" % (label, x) for x in e], r, time.monotonic() - t0
 
 
+def summed(a, name, data):
+    """data written to in/NAME, run through --map cat --combine sum: the
+    input's path, the run, its result (None if it failed) and errors."""
+    path = write(os.path.join(a.workdir, "in", name), data)
+    out = os.path.join(a.workdir, name + ".h5")
+    if os.path.exists(out):
+        os.unlink(out)
+    r = run_stream(a.mpimr, a.launch, ["--map", "cat", "--combine", "sum", path, "-o", out])
+    if r.rc != 0:
+        return path, r, None, ["exit %s, want 0:\n%s" % (r.rc, r.describe())]
+    return path, r, read_stream(out), []
+
+
 def case_overflow(a, f):
     e = []
     d = os.path.join(a.workdir, "overflow")
@@ -335,15 +348,10 @@ def case_overflow(a, f):
                            "sum past 2^63-1")
     e += err
     # A literal past 64 bits and a word: rejected records.
-    bad = write(os.path.join(a.workdir, "in", "bad.tsv"),
-                b"x\t9223372036854775808\nok\t2\nx\tnope\nok\t3\ny\t-9223372036854775809\n")
-    out = os.path.join(a.workdir, "rejects.h5")
-    if os.path.exists(out):
-        os.unlink(out)
-    r = run_stream(a.mpimr, a.launch, ["--map", "cat", "--combine", "sum", bad, "-o", out])
-    err = [] if r.rc == 0 else ["exit %s, want 0:\n%s" % (r.rc, r.describe())]
+    bad, r, res, err = summed(a, "bad.tsv",
+                              b"x\t9223372036854775808\nok\t2\nx\tnope\nok\t3\n"
+                              b"y\t-9223372036854775809\n")
     if not err:
-        res = read_stream(out)
         err += diff_table(res["items"], {b"ok": 5})
         if res["attrs"].get("rejected") != 3:
             err.append("/stream@rejected is %r, want 3" % res["attrs"].get("rejected"))
@@ -356,15 +364,8 @@ def case_overflow(a, f):
     e += ["rejects: " + x for x in err]
     # A float past a double's range is rejected with its own reason, not the
     # reason of the record before it; one under it is a tiny number.
-    floats = write(os.path.join(a.workdir, "in", "floats.tsv"),
-                   b"h\tinf\ni\t1e309\nok\t1e-310\nok\t2\n")
-    out = os.path.join(a.workdir, "floats.h5")
-    if os.path.exists(out):
-        os.unlink(out)
-    r = run_stream(a.mpimr, a.launch, ["--map", "cat", "--combine", "sum", floats, "-o", out])
-    err = [] if r.rc == 0 else ["exit %s, want 0:\n%s" % (r.rc, r.describe())]
+    _, r, res, err = summed(a, "floats.tsv", b"h\tinf\ni\t1e309\nok\t1e-310\nok\t2\n")
     if not err:
-        res = read_stream(out)
         first = res["attrs"].get("rejected_first", "")
         first = first.decode() if isinstance(first, bytes) else first
         lines = first.splitlines()
