@@ -174,16 +174,11 @@ enum {
 	OPT_JOB = 1000
 };
 
-/* What the help, --version and jobs printed, flushed: 0, or 1 with a
- * message when it could not be written (a full disk, /dev/full); a reader
- * that went away (| head) is no failure. */
+/* The exit status of what only prints (help, --version, jobs): 0, or 1
+ * when standard output could not take it (mr_close_stdout said why). */
 static int printed(void)
 {
-	int err = fflush(stdout) != 0 ? errno : ferror(stdout) ? EIO : 0;
-	if (!err || err == EPIPE)
-		return 0;
-	fprintf(stderr, "mpimr: cannot write standard output: %s\n", strerror(err));
-	return 1;
+	return mr_close_stdout(0) == MR_OK ? 0 : 1;
 }
 
 static int parse_options(const mr_job *job, int argc, char **argv, mr_config *cfg,
@@ -282,7 +277,8 @@ static int parse_options(const mr_job *job, int argc, char **argv, mr_config *cf
 			/* Smaller rounds are right but cost a collective each
 			 * few bytes: a 3 MB input at np 3 took 6.5 s at 1 byte. */
 			if (o == OPT_ROUND && v < 1024)
-				return bad_usage(job, "--shuffle-round %s is too small (1K at least)",
+				return bad_usage(job,
+						 "--shuffle-round %s is too small (1K at least)",
 						 optarg);
 			*(o == OPT_CHUNK ? &cfg->chunk
 			  : o == OPT_MEM ? &cfg->mem
@@ -464,7 +460,7 @@ static int show_command(int argc, char **argv)
 						      optarg);
 			break;
 		case 'i': incomplete = true; break;
-		case 'h': show_help(); return 0;
+		case 'h': show_help(); return printed();
 		case ':':
 			return show_bad_usage("option '%s' needs a value",
 					      option_name(argv, (char[3]){0}));

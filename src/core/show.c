@@ -695,10 +695,7 @@ static herr_t find_unheld(hid_t g, const char *name, const H5L_info_t *info, voi
 	return 1;
 }
 
-/* Flushes and closes standard output, so that a write that failed (a full
- * disk) is an error rather than a silently short table.  A reader that went
- * away (EPIPE, as with `| head`) is a normal end. */
-static int close_stdout(int err)
+int mr_close_stdout(int err)
 {
 	if (fflush(stdout) != 0 && !err)
 		err = errno;
@@ -762,7 +759,7 @@ static int show_table(const struct source *src, hid_t g, const char *job)
 		fprintf(stderr, "mpimr: cannot read '%s': damaged table in group '%s'\n", src->path,
 			job);
 	if (rc >= 0 && out == stdout)
-		rc = close_stdout(print_rows(&t, src->format));
+		rc = mr_close_stdout(print_rows(&t, src->format));
 	else if (rc >= 0)
 		rc = print_rows(&t, src->format) ? MR_ERR_IO : MR_OK;
 	else

@@ -20,5 +20,10 @@ int mr_show(const char *path, long long top, bool incomplete, mr_show_format for
 /* The lines mr_show prints (tsv, every row) into f instead: a chained
  * pass reads a result so.  Messages as mr_show's.  Local. */
 int mr_show_into(FILE *f, const char *path);
+/* Flushes and closes standard output, so that a write that failed (a full
+ * disk), or err (an errno, or 0) from before, is an error rather than a
+ * silently short output: MR_OK, or MR_ERR_IO after one message.  A reader
+ * that went away (EPIPE, as with `| head`) is a normal end. */
+int mr_close_stdout(int err);
 
 #endif /* MR_SHOW_H */

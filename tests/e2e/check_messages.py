@@ -21,7 +21,7 @@ groupby's --key column that the file lacks, read by every rank (--mappers
 all, 8-byte ranges), and a stream command that fails on every rank: one
 line, ending "(and on N other ranks)".
 
-What only prints (--help, JOB --help, --version, jobs) to a full stdout
+What only prints (--help, JOB --help, show --help, --version, jobs) to a full stdout
 (/dev/full): exit 1 and one message; to /dev/null: exit 0.
 
 Usage:
@@ -143,7 +143,8 @@ def check_once(a, tmp):
 def check_printing(a):
     """What only prints (help, --version, jobs) fails when it cannot:
     > /dev/full is exit 1 and one message, > /dev/null exit 0."""
-    for args in (["jobs"], ["--version"], ["--help"], ["wordcount", "--help"]):
+    for args in (["jobs"], ["--version"], ["--help"], ["wordcount", "--help"],
+                 ["show", "--help"]):
         with open("/dev/full", "wb") as full:
             r = subprocess.run([a.mpimr] + args, stdout=full, stderr=subprocess.PIPE,
                                env=mrtest.mpi_env(), timeout=120)
