@@ -237,6 +237,12 @@ static int appeared(const char *path)
 	return MR_ERR_OUTPUT;
 }
 
+static int rename_failed(const char *tmp, const char *path)
+{
+	mr_error("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
+	return MR_ERR_OUTPUT;
+}
+
 /* tmp renamed to path.  Without --force, path held nothing (or a link to
  * nothing) when the run began: a file there now is someone else's, made
  * since, and is not replaced.  The rename itself refuses it where the
@@ -244,26 +250,24 @@ static int appeared(const char *path)
 static int rename_into_place(const char *tmp, const char *path, bool force)
 {
 	struct stat st, to;
-	if (!force && lstat(path, &st) == 0) {
+	bool replace = force;
+	if (!replace && lstat(path, &st) == 0) {
 		if (!S_ISLNK(st.st_mode) || stat(path, &to) == 0)
 			return appeared(path);
-		force = true; /* a link to nothing, as check_target allows */
+		replace = true; /* a link to nothing, as check_target allows */
 	}
-	int rc = -1;
 #ifdef RENAME_NOREPLACE
-	if (!force) {
-		rc = renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE);
-		if (rc != 0 && errno == EEXIST)
+	if (!replace) {
+		if (renameat2(AT_FDCWD, tmp, AT_FDCWD, path, RENAME_NOREPLACE) == 0)
+			return MR_OK;
+		if (errno == EEXIST)
 			return appeared(path);
-		if (rc != 0 && errno != EINVAL && errno != ENOSYS)
-			force = true; /* not for want of the flag: rename says why */
+		if (errno != EINVAL && errno != ENOSYS)
+			return rename_failed(tmp, path);
+		/* The filesystem lacks the flag: the look above stands. */
 	}
 #endif
-	if (rc != 0 && rename(tmp, path) != 0) {
-		mr_error("cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-		return MR_ERR_OUTPUT;
-	}
-	return MR_OK;
+	return rename(tmp, path) == 0 ? MR_OK : rename_failed(tmp, path);
 }
 
 static int rename_synced(const char *tmp, const char *path, bool force)

@@ -256,11 +256,10 @@ static void warn_compressed(const mr_files *f, int mappers)
 	}
 }
 
-/* Whether the open file fd is an mpimr result: an HDF5 file whose root has
- * the attribute mpimr_version. */
-/* What an HDF5 file is to mpimr: not one (or not an mpimr result), a
- * result, or one HDF5 cannot open: cut short or damaged, which fails the
- * run as a damaged gzip file does, rather than be read as text. */
+/* What the open file fd is to mpimr: not HDF5 (or HDF5 but not a result),
+ * a result (an HDF5 file whose root has the attribute mpimr_version), or
+ * HDF5 that HDF5 cannot open, cut short or damaged, which fails the run as
+ * a damaged gzip file does, rather than be read as text. */
 enum hdf5_kind { NOT_RESULT, RESULT, DAMAGED_HDF5 };
 static enum hdf5_kind hdf5_kind(int fd, const char *path)
 {
@@ -329,8 +328,8 @@ static int walk_stat(struct walk *w, const char *path, int err, const struct sta
 		/* A result named as an input is read as the lines `mpimr show`
 		 * prints: a chained pass. */
 		int kind = named && hdf5 == RESULT ? MR_INPUT_RESULT
-			   : unsized_file(fd, st)	? MR_INPUT_UNSIZED
-							: compression(fd);
+			   : unsized_file(fd, st)  ? MR_INPUT_UNSIZED
+						   : compression(fd);
 		if (rc == MR_OK && first_time(w, st))
 			add_file(w->files, path, st, kind);
 		else if (rc == MR_OK)
