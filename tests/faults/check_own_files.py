@@ -12,7 +12,7 @@
   (d) a result cut in half, named or met in the walk, fails the run: exit 1,
       one message naming it ("HDF5 cannot open"), no output.
 
-Each run exits 0 and its file matches Counter over the plain text files
+Each run of (a)-(c) exits 0 and its file matches Counter over the plain text files
 (table, totals and /inputs); no temporary or lock file is left.
 
 Usage: check_own_files.py --mpimr build/mpimr --launch "mpiexec -n 2 ..." DIR
